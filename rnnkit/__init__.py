@@ -1,0 +1,43 @@
+"""rnnkit: readable, fast and inspectable recurrent networks for PyTorch.
+
+Shape glossary, used everywhere: B batch, T steps, I input features, H hidden features, P projection
+size, D directions (1 or 2), L layers, G gate rows (4H for LSTM, 3H for GRU), V vocabulary.
+The drop-in layers and cells follow torch.nn (time-major unless ``batch_first=True``; states ``(L*D, B, H)``).
+"""
+
+from rnnkit.cells import (
+    GRUCell,
+    LayerNormGRUCell,
+    LayerNormLSTMCell,
+    LSTMCell,
+    LSTMState,
+    RecurrentCell,
+    RecurrentDropout,
+    RNNCell,
+    WeightDrop,
+    Zoneout,
+)
+from rnnkit.layers import GRU, LSTM, RNN, Bidirectional, Recurrent, RNNBase, Stacked
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Bidirectional",
+    "GRUCell",
+    "LSTMCell",
+    "LSTMState",
+    "LayerNormGRUCell",
+    "LayerNormLSTMCell",
+    "RNNBase",
+    "RNNCell",
+    "Recurrent",
+    "RecurrentCell",
+    "RecurrentDropout",
+    "Stacked",
+    "WeightDrop",
+    "Zoneout",
+    "__version__",
+]

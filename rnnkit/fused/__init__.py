@@ -1,0 +1,1 @@
+"""Fast paths. ``dispatch.choose_path`` is the only code that decides which one runs."""

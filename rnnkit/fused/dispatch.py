@@ -1,0 +1,58 @@
+"""choose_path: the one place that decides which implementation runs a layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rnnkit.cells.base import RecurrentCell
+from rnnkit.cells.gru import GRUCell
+from rnnkit.cells.lstm import LSTMCell
+from rnnkit.cells.rnn import RNNCell
+
+IMPLS = ("auto", "reference", "native")
+
+
+def native_blockers(mode: str | None, cells: Iterable[RecurrentCell]) -> list[str]:
+    """Why torch's fused kernel cannot compute this layer (empty: it can, exactly)."""
+    if mode is None:
+        return ["torch has no fused kernel for this cell type"]
+    reasons: list[str] = []
+    for cell in cells:
+        if type(cell) not in (RNNCell, LSTMCell, GRUCell):
+            reason = f"{type(cell).__name__} is not a plain RNN/LSTM/GRU cell"
+        elif isinstance(cell, LSTMCell) and (cell.peephole or cell.coupled):
+            reason = "peephole or coupled gates are not in torch's LSTM kernel"
+        elif isinstance(cell, GRUCell) and not cell.reset_after:
+            reason = "torch's GRU kernel computes only the reset_after=True form"
+        else:
+            continue
+        if reason not in reasons:
+            reasons.append(reason)
+    return reasons
+
+
+def choose_path(impl: str, blockers: list[str], record: bool = False) -> str:
+    """Resolve ``impl`` ("auto" | "reference" | "native") to the path that runs: "native" or "reference".
+
+    Raises:
+        ValueError: unknown ``impl``, or ``impl="native"`` for a layer torch's kernel cannot compute.
+
+    Example:
+        >>> choose_path("auto", [])
+        'native'
+        >>> choose_path("auto", ["peephole or coupled gates are not in torch's LSTM kernel"])
+        'reference'
+    """
+    if impl not in IMPLS:
+        raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+    if record:
+        blockers = [*blockers, "recording the gates needs the step-by-step reference loop"]
+    if impl == "native" and blockers:
+        raise ValueError(
+            "impl='native' cannot run this layer: "
+            + "; ".join(blockers)
+            + ". Use impl='auto' (it picks the reference path here) or impl='reference'."
+        )
+    if impl == "auto":
+        return "reference" if blockers else "native"
+    return impl
