@@ -17,7 +17,7 @@ from rnnkit.cells import (
     WeightDrop,
     Zoneout,
 )
-from rnnkit.layers import GRU, LSTM, RNN, Bidirectional, Recurrent, RNNBase, Stacked
+from rnnkit.layers import GRU, LSTM, RNN, Bidirectional, Recurrent, RNNBase, Stacked, Stateful
 
 __version__ = "0.1.0"
 
@@ -37,6 +37,7 @@ __all__ = [
     "RecurrentCell",
     "RecurrentDropout",
     "Stacked",
+    "Stateful",
     "WeightDrop",
     "Zoneout",
     "__version__",

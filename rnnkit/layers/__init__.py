@@ -6,6 +6,7 @@ from rnnkit.layers.masking import lengths_to_mask, reverse_padded
 from rnnkit.layers.rnn import GRU, LSTM, RNN
 from rnnkit.layers.rnn_base import RNNBase
 from rnnkit.layers.stacked import Stacked
+from rnnkit.layers.stateful import Stateful
 from rnnkit.layers.unroll import Internals, Recurrent
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "RNNBase",
     "Recurrent",
     "Stacked",
+    "Stateful",
     "lengths_to_mask",
     "reverse_padded",
 ]

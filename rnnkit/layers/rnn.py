@@ -133,8 +133,10 @@ class LSTM(RNNBase):
             raise ValueError(
                 f"proj_size should be a positive integer or zero to disable projections, got {proj_size}"
             )
-        if isinstance(hidden_size, int) and proj_size >= hidden_size:
-            raise ValueError("proj_size has to be smaller than hidden_size")
+        if isinstance(hidden_size, int) and 0 < hidden_size <= proj_size:
+            raise ValueError(
+                f"proj_size has to be smaller than hidden_size, got {proj_size} >= {hidden_size}"
+            )
         cell_type = LayerNormLSTMCell if layer_norm else LSTMCell
         make_cell = partial(
             _make,

@@ -1,0 +1,72 @@
+"""One dispatch point: plain layers run torch's kernel, variants run the loop, impossible requests raise."""
+
+import pytest
+import torch
+
+import rnnkit
+from rnnkit.fused.dispatch import choose_path, native_blockers
+
+
+def path_of(layer) -> str:
+    return choose_path(layer.impl, native_blockers(layer.mode, layer._cells()))
+
+
+@pytest.mark.parametrize(
+    ("make_layer", "expected"),
+    [
+        (lambda: rnnkit.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2), "native"),
+        (lambda: rnnkit.GRU(3, 4), "native"),
+        (lambda: rnnkit.RNN(3, 4, nonlinearity="relu"), "native"),
+        (lambda: rnnkit.LSTM(3, 4, forget_bias=1.0, learn_initial_state=True), "native"),
+        (lambda: rnnkit.LSTM(3, 4, layer_norm=True), "reference"),
+        (lambda: rnnkit.LSTM(3, 4, peephole=True), "reference"),
+        (lambda: rnnkit.LSTM(3, 4, coupled=True), "reference"),
+        (lambda: rnnkit.GRU(3, 4, reset_after=False), "reference"),
+        (lambda: rnnkit.GRU(3, 4, recurrent_dropout=0.1), "reference"),
+        (lambda: rnnkit.RNN(3, 4, zoneout=0.1), "reference"),
+        (lambda: rnnkit.LSTM(3, 4, weight_drop=0.1), "reference"),
+        (lambda: rnnkit.LSTM(3, 4, impl="reference"), "reference"),
+    ],
+)
+def test_auto_picks_torchs_kernel_exactly_when_it_computes_the_layer(make_layer, expected):
+    assert path_of(make_layer()) == expected
+
+
+def test_native_kernel_really_runs_for_plain_layers():
+    """The native path's output is bit-identical to torch.nn.LSTM's, the reference loop's is not."""
+    torch.manual_seed(0)
+    oracle = torch.nn.LSTM(16, 32)
+    native = rnnkit.LSTM(16, 32)
+    reference = rnnkit.LSTM(16, 32, impl="reference")
+    native.load_state_dict(oracle.state_dict())
+    reference.load_state_dict(oracle.state_dict())
+    x = torch.randn(50, 8, 16)
+    assert torch.equal(native(x)[0], oracle(x)[0])
+    assert not torch.equal(reference(x)[0], oracle(x)[0])  # different summation order
+    torch.testing.assert_close(reference(x)[0], oracle(x)[0])
+
+
+def test_impossible_native_request_says_why_and_what_to_do():
+    with pytest.raises(
+        ValueError, match="impl='native' cannot run this layer: .*LayerNormLSTMCell.*Use impl='auto'"
+    ):
+        rnnkit.LSTM(3, 4, layer_norm=True, impl="native")(torch.randn(2, 1, 3))
+    with pytest.raises(ValueError, match="torch's GRU kernel computes only the reset_after=True form"):
+        rnnkit.GRU(3, 4, reset_after=False, impl="native")(torch.randn(2, 1, 3))
+    with pytest.raises(ValueError, match="recording the gates needs the step-by-step reference loop"):
+        rnnkit.GRU(3, 4, impl="native").record(torch.randn(2, 1, 3))
+
+
+def test_auto_record_uses_the_reference_loop():
+    lstm = rnnkit.LSTM(3, 4)
+    _, _, internals = lstm.record(torch.randn(5, 2, 3))
+    assert internals[0]["i"].shape == (5, 2, 4)
+
+
+def test_inter_layer_dropout_is_active_in_training_on_both_paths():
+    for impl in ("native", "reference"):
+        lstm = rnnkit.LSTM(3, 4, num_layers=2, dropout=0.5, impl=impl)
+        x = torch.randn(5, 2, 3)
+        assert not torch.equal(lstm(x)[0], lstm(x)[0])
+        lstm.eval()
+        assert torch.equal(lstm(x)[0], lstm(x)[0])
