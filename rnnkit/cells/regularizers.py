@@ -38,6 +38,11 @@ class CellWrapper(RecurrentCell):
     def state_sizes(self) -> tuple[int, ...]:
         return self.cell.state_sizes
 
+    @property
+    def is_identity(self) -> bool:
+        """True when the wrapper changes nothing right now (then fast paths may look through it)."""
+        return False
+
     def reset_parameters(self) -> None:
         self.cell.reset_parameters()
 
@@ -91,9 +96,13 @@ class RecurrentDropout(CellWrapper):
         self._require_recurrence()
         self.p = p
 
+    @property
+    def is_identity(self) -> bool:
+        return not self.training or self.p == 0.0
+
     def recurrence(self, batch_size: int) -> Recurrence:
         rec = self.cell.recurrence(batch_size)
-        if not self.training or self.p == 0.0:
+        if self.is_identity:
             return rec
         ones = rec.weight.new_ones(batch_size, self.output_size)
         mask = F.dropout(ones, self.p, training=True)  # scaled by 1/(1-p), zeros when p == 1
@@ -123,9 +132,13 @@ class WeightDrop(CellWrapper):
         self._require_recurrence()
         self.p = p
 
+    @property
+    def is_identity(self) -> bool:
+        return not self.training or self.p == 0.0
+
     def recurrence(self, batch_size: int) -> Recurrence:
         rec = self.cell.recurrence(batch_size)
-        if not self.training or self.p == 0.0:
+        if self.is_identity:
             return rec
         return rec._replace(weight=F.dropout(rec.weight, self.p, training=True))
 
@@ -162,6 +175,10 @@ class Zoneout(CellWrapper):
         if c and n_fields == 1:
             raise ValueError(f"Zoneout: c={c} given but {type(cell).__name__} has no cell state c")
         self.h, self.c = h, c
+
+    @property
+    def is_identity(self) -> bool:
+        return self.h == 0.0 and self.c == 0.0  # in eval zoneout still mixes in h_{t-1}
 
     def _zoneout(self, old: Tensor, new: Tensor, p: float) -> Tensor:
         if p == 0.0:

@@ -7,17 +7,24 @@ from collections.abc import Iterable
 from rnnkit.cells.base import RecurrentCell
 from rnnkit.cells.gru import GRUCell
 from rnnkit.cells.lstm import LSTMCell
+from rnnkit.cells.regularizers import CellWrapper
 from rnnkit.cells.rnn import RNNCell
 
 IMPLS = ("auto", "reference", "native")
 
 
 def native_blockers(mode: str | None, cells: Iterable[RecurrentCell]) -> list[str]:
-    """Why torch's fused kernel cannot compute this layer (empty: it can, exactly)."""
+    """Why torch's fused kernel cannot compute this layer (empty: it can, exactly).
+
+    A regulariser that computes the identity right now (dropout in ``eval()``, probability 0) is looked
+    through, so an evaluated AWD-LSTM runs on the fused kernel.
+    """
     if mode is None:
         return ["torch has no fused kernel for this cell type"]
     reasons: list[str] = []
     for cell in cells:
+        while isinstance(cell, CellWrapper) and cell.is_identity:
+            cell = cell.cell
         if type(cell) not in (RNNCell, LSTMCell, GRUCell):
             reason = f"{type(cell).__name__} is not a plain RNN/LSTM/GRU cell"
         elif isinstance(cell, LSTMCell) and (cell.peephole or cell.coupled):

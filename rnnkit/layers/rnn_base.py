@@ -104,6 +104,9 @@ class RNNBase(nn.Module):
         self.stack = Stacked(layers, dropout=dropout)
         self._pair_state = len(self.recurrent_layers()[0].cell.state_sizes) == 2
         self._flat_names = self._build_flat_names()
+        # (module, attribute) of each flat name, resolved once: attribute lookups stay cheap per call
+        self._flat_owners = {flat: self._owner_of(path) for flat, path in self._flat_names.items()}
+        self._kernel_weights = [owner for flat, owner in self._flat_owners.items() if _is_torch_weight(flat)]
         self.register_state_dict_post_hook(_state_dict_to_flat_names)
         self.register_load_state_dict_pre_hook(_load_flat_names)
 
@@ -132,16 +135,21 @@ class RNNBase(nn.Module):
     def _path_of(self, module: nn.Module) -> str:
         return next(path for path, m in self.named_modules() if m is module)
 
+    def _owner_of(self, path: str) -> tuple[nn.Module, str]:
+        module_path, _, attribute = path.rpartition(".")
+        return self.get_submodule(module_path), attribute
+
     def __getattr__(self, name: str):
-        flat = self.__dict__.get("_flat_names")
-        if flat is not None and name in flat:
-            return self.get_parameter(flat[name])
+        owners = self.__dict__.get("_flat_owners")
+        if owners is not None and name in owners:
+            module, attribute = owners[name]
+            return getattr(module, attribute)
         return super().__getattr__(name)
 
     @property
     def _flat_weights(self) -> list[Tensor]:
         """The weights torch's kernel takes, in its order (``torch.nn.RNNBase._flat_weights``)."""
-        return [self.get_parameter(path) for flat, path in self._flat_names.items() if _is_torch_weight(flat)]
+        return [getattr(module, attribute) for module, attribute in self._kernel_weights]
 
     @property
     def all_weights(self) -> list[list[nn.Parameter]]:

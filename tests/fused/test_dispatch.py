@@ -57,6 +57,15 @@ def test_impossible_native_request_says_why_and_what_to_do():
         rnnkit.GRU(3, 4, impl="native").record(torch.randn(2, 1, 3))
 
 
+def test_inactive_regularisers_are_looked_through():
+    layer = rnnkit.LSTM(3, 4, num_layers=2, recurrent_dropout=0.3, weight_drop=0.2)
+    assert path_of(layer) == "reference"
+    layer.eval()
+    assert path_of(layer) == "native"
+    torch.testing.assert_close(layer(torch.randn(5, 2, 3))[0].shape, torch.Size([5, 2, 4]))
+    assert path_of(rnnkit.GRU(3, 4, zoneout=0.1).eval()) == "reference"  # eval zoneout still mixes states
+
+
 def test_auto_record_uses_the_reference_loop():
     lstm = rnnkit.LSTM(3, 4)
     _, _, internals = lstm.record(torch.randn(5, 2, 3))
