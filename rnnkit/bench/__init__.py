@@ -1,0 +1,1 @@
+"""Benchmark helpers: an interleaved timer with warm-up, device sync and medians."""

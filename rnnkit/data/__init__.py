@@ -1,0 +1,1 @@
+"""Data: synthetic tasks (more loaders come with the data issue)."""
