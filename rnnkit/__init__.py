@@ -7,17 +7,32 @@ The drop-in layers and cells follow torch.nn (time-major unless ``batch_first=Tr
 
 from rnnkit.cells import (
     GRUCell,
+    IndRNNCell,
     LayerNormGRUCell,
     LayerNormLSTMCell,
     LSTMCell,
     LSTMState,
+    MinGRUCell,
+    MinLSTMCell,
     RecurrentCell,
     RecurrentDropout,
     RNNCell,
     WeightDrop,
     Zoneout,
 )
-from rnnkit.layers import GRU, LSTM, RNN, Bidirectional, Recurrent, RNNBase, Stacked, Stateful
+from rnnkit.layers import (
+    GRU,
+    LSTM,
+    RNN,
+    Bidirectional,
+    IndRNN,
+    MinGRU,
+    MinLSTM,
+    Recurrent,
+    RNNBase,
+    Stacked,
+    Stateful,
+)
 
 __version__ = "0.1.0"
 
@@ -27,10 +42,16 @@ __all__ = [
     "RNN",
     "Bidirectional",
     "GRUCell",
+    "IndRNN",
+    "IndRNNCell",
     "LSTMCell",
     "LSTMState",
     "LayerNormGRUCell",
     "LayerNormLSTMCell",
+    "MinGRU",
+    "MinGRUCell",
+    "MinLSTM",
+    "MinLSTMCell",
     "RNNBase",
     "RNNCell",
     "Recurrent",

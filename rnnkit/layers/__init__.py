@@ -3,7 +3,7 @@ torch.nn-compatible RNN / LSTM / GRU built from them."""
 
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.masking import lengths_to_mask, reverse_padded
-from rnnkit.layers.rnn import GRU, LSTM, RNN
+from rnnkit.layers.rnn import GRU, LSTM, RNN, IndRNN, MinGRU, MinLSTM
 from rnnkit.layers.rnn_base import RNNBase
 from rnnkit.layers.stacked import Stacked
 from rnnkit.layers.stateful import Stateful
@@ -14,7 +14,10 @@ __all__ = [
     "LSTM",
     "RNN",
     "Bidirectional",
+    "IndRNN",
     "Internals",
+    "MinGRU",
+    "MinLSTM",
     "RNNBase",
     "Recurrent",
     "Stacked",

@@ -7,8 +7,10 @@ from functools import partial
 import torch
 
 from rnnkit.cells.gru import GRUCell
+from rnnkit.cells.indrnn import IndRNNCell
 from rnnkit.cells.layer_norm import LayerNormGRUCell, LayerNormLSTMCell
 from rnnkit.cells.lstm import LSTMCell
+from rnnkit.cells.min_rnn import MinGRUCell, MinLSTMCell
 from rnnkit.cells.rnn import RNNCell
 from rnnkit.layers.rnn_base import RNNBase
 
@@ -236,6 +238,114 @@ class GRU(RNNBase):
             **options,
         )
         self.reset_after, self.layer_norm = reset_after, layer_norm
+
+
+class IndRNN(RNNBase):
+    __doc__ = (
+        r"""Multi-layer IndRNN (Li et al. 2018), with the same interface as :class:`RNN`.
+
+        h_t = relu(W_ih x_t + b_ih + u ⊙ h_{t-1})       (one recurrent weight per unit)
+
+    Units do not talk to each other through time, so ``|u|`` alone controls how gradients flow:
+    ``recurrent_max_abs=2 ** (1 / T)`` keeps them from exploding over T steps (the paper's constraint).
+    Layers are mixed by the next layer's ``W_ih``; the paper stacks several (with batch norm between).
+
+    Shape: as :class:`RNN`. Parameters per layer: ``weight_ih_l{k} (H, I)``, ``weight_hh_l{k} (H,)``,
+    ``bias_ih_l{k} (H,)``.
+    """
+        + _REGULARISERS
+        + r"""
+    Example:
+        >>> layer = IndRNN(8, 16, num_layers=3, recurrent_max_abs=2 ** (1 / 100))
+        >>> out, h = layer(torch.randn(100, 2, 8))
+        >>> out.shape, h.shape
+        (torch.Size([100, 2, 16]), torch.Size([3, 2, 16]))
+    """
+    )
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "relu",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        *,
+        recurrent_max_abs: float | None = None,
+        **options,
+    ) -> None:
+        make_cell = partial(
+            _make, IndRNNCell, hidden_size=hidden_size, bias=bias, nonlinearity=nonlinearity,
+            device=device, dtype=dtype, recurrent_max_abs=recurrent_max_abs,
+        )  # fmt: skip
+        super().__init__(
+            None, make_cell, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            **options,
+        )  # fmt: skip
+        self.nonlinearity, self.recurrent_max_abs = nonlinearity, recurrent_max_abs
+
+
+class MinGRU(RNNBase):
+    __doc__ = r"""Multi-layer minGRU (Feng et al. 2024), trained with the log-space parallel scan.
+
+        z_t = σ(W_z x_t + b_z)     h̃_t = g(W_h x_t + b_h)     h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t
+
+    The gates depend on ``x_t`` only, so ``forward`` solves each layer's recurrence for all steps at once
+    (:func:`rnnkit.cells.min_rnn.log_space_scan`); ``record`` runs the step loop. Recurrent dropout and
+    weight drop do not apply (there is no ``W_hh``); zoneout does.
+
+    Shape: as :class:`GRU`.
+
+    Example:
+        >>> layer = MinGRU(8, 16, num_layers=2, batch_first=True)
+        >>> out, h = layer(torch.randn(2, 50, 8), lengths=torch.tensor([50, 20]))
+        >>> out.shape, h.shape
+        (torch.Size([2, 50, 16]), torch.Size([2, 2, 16]))
+    """
+
+    cell_type = MinGRUCell
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        **options,
+    ) -> None:
+        make_cell = partial(
+            _make, self.cell_type, hidden_size=hidden_size, bias=bias, device=device, dtype=dtype
+        )
+        super().__init__(
+            None, make_cell, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            **options,
+        )  # fmt: skip
+
+
+class MinLSTM(MinGRU):
+    __doc__ = r"""Multi-layer minLSTM (Feng et al. 2024), trained with the log-space parallel scan.
+
+        f_t = σ(W_f x_t + b_f)   i_t = σ(W_i x_t + b_i)   f'_t, i'_t = f_t, i_t / (f_t + i_t)
+        h_t = f'_t ⊙ h_{t-1} + i'_t ⊙ g(W_h x_t + b_h)
+
+    Same interface and scan as :class:`MinGRU`; the state is ``h`` only (no cell state).
+
+    Example:
+        >>> MinLSTM(8, 16)(torch.randn(30, 2, 8))[0].shape
+        torch.Size([30, 2, 16])
+    """
+
+    cell_type = MinLSTMCell
 
 
 def _make(cell_type, input_size: int, **kwargs):

@@ -24,6 +24,7 @@ class Stacked(SequenceLayer):
     state per layer and direction, in torch's order (layer 0 forward, layer 0 backward, layer 1, ...).
 
     Example:
+        >>> import torch
         >>> from rnnkit import LSTMCell
         >>> from rnnkit.layers import Recurrent
         >>> stack = Stacked([Recurrent(LSTMCell(8, 16)), Recurrent(LSTMCell(16, 16))], dropout=0.1)

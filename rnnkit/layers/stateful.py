@@ -36,7 +36,7 @@ class Stateful(nn.Module):
         detach: stop gradients at chunk boundaries (True: truncated BPTT). False keeps the whole graph.
 
     Example:
-        >>> import rnnkit
+        >>> import torch, rnnkit
         >>> lstm = Stateful(rnnkit.LSTM(4, 8, batch_first=True))
         >>> long = torch.randn(2, 30, 4)
         >>> chunks = [lstm(chunk) for chunk in long.split(10, dim=1)]

@@ -10,7 +10,7 @@ from rnnkit.cli.main import main
 
 
 def test_demo_learns_the_adding_problem_and_shows_gates(capsys):
-    assert main(["demo", "--steps", "250", "--length", "12", "--hidden", "16", "--seed", "1"]) == 0
+    assert main(["demo", "--steps", "400", "--length", "20", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     mse = float(re.search(r"test MSE ([0-9.]+)", out).group(1))
     assert mse < 0.05, out  # the baseline (predicting the mean) is 0.167
