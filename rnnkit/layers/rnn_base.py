@@ -219,58 +219,69 @@ class RNNBase(nn.Module):
 
     def _run(self, input, hx, lengths, record):
         name = type(self).__name__
-        packed = isinstance(input, PackedSequence)
-        if packed:
+        path = choose_path(self.impl, native_blockers(self.mode, self._cells()), record)
+        if isinstance(input, PackedSequence):
             if lengths is not None:
                 raise ValueError(f"{name}: give either a PackedSequence or lengths=, not both")
-            batch_sizes, sorted_indices, unsorted_indices = (
-                input.batch_sizes,
-                input.sorted_indices,
-                input.unsorted_indices,
-            )
-            input, lengths = pad_packed_sequence(input, batch_first=self.batch_first)
+            if path == "native":  # torch's kernel takes packed data as it is
+                batch = int(input.batch_sizes[0])
+                if hx is not None:
+                    self._check_hx(hx, batch, batched=True)
+                output, h_n = self._run_native_packed(input, hx, batch)
+                return output, h_n, []
+            padded, lengths = pad_packed_sequence(input, batch_first=self.batch_first)
+            output, h_n, internals = self._run_padded(padded, hx, lengths, path, record)
+            return self._repack(output, lengths, input), h_n, internals
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: input must be a Tensor or PackedSequence, got {type(input).__name__}")
         if input.dim() not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D instead")
-        batched = input.dim() == 3
+        if input.dim() == 3:
+            return self._run_padded(input, hx, lengths, path, record)
+        if lengths is not None:  # unbatched (T, I): run as a batch of one
+            raise ValueError(f"{name}: lengths= needs batched (3D) input")
         batch_dim = 0 if self.batch_first else 1
-        if not batched:
-            input = input.unsqueeze(batch_dim)
-            if lengths is not None:
-                raise ValueError(f"{name}: lengths= needs batched (3D) input")
-            if hx is not None:
-                hx = tuple(h.unsqueeze(1) for h in hx) if self._pair_state else hx.unsqueeze(1)
+        if hx is not None:
+            self._check_hx(hx, None, batched=False)
+            hx = tuple(h.unsqueeze(1) for h in hx) if self._pair_state else hx.unsqueeze(1)
+        output, h_n, internals = self._run_padded(input.unsqueeze(batch_dim), hx, None, path, record)
+        h_n = tuple(h.squeeze(1) for h in h_n) if self._pair_state else h_n.squeeze(1)
+        return output.squeeze(batch_dim), h_n, internals
+
+    def _run_padded(self, input: Tensor, hx: State | None, lengths: Tensor | None, path: str, record: bool):
+        """Run a batched ``(T, B, I)`` / ``(B, T, I)`` input on ``path``: (output, h_n, internals)."""
         if input.size(-1) != self.input_size:
             raise ValueError(
-                f"{name}: input.size(-1) must be equal to input_size. "
+                f"{type(self).__name__}: input.size(-1) must be equal to input_size. "
                 f"Expected {self.input_size}, got {input.size(-1)}"
             )
+        batch_dim = 0 if self.batch_first else 1
         batch, steps = input.size(batch_dim), input.size(1 - batch_dim)
         if lengths is not None:
             lengths = check_lengths(lengths, batch, steps)
         if hx is not None:
-            self._check_hx(hx, batch, batched)
+            self._check_hx(hx, batch, batched=True)
+        if path == "reference":
+            return self._run_reference(input, hx, lengths, record)
+        if lengths is None:
+            return *run_native(self.mode, input, self._hx_or_initial(hx, input, batch), **self._native_options()), []
+        packed = pack_padded_sequence(input, lengths.cpu(), self.batch_first, enforce_sorted=False)
+        output, h_n = self._run_native_packed(packed, hx, batch)
+        output, _ = pad_packed_sequence(output, self.batch_first, total_length=steps)
+        return output, h_n, []
 
-        path = choose_path(self.impl, native_blockers(self.mode, self._cells()), record)
-        if path == "native":
-            output, h_n = self._run_native(input, hx, lengths, batch)
-            internals = []
-        else:
-            output, h_n, internals = self._run_reference(input, hx, lengths, record)
+    def _repack(self, output: Tensor, lengths: Tensor, like: PackedSequence) -> PackedSequence:
+        """Pack a padded output in the same order (same batch_sizes and indices) as the input ``like``."""
+        batch_dim = 0 if self.batch_first else 1
+        order = like.sorted_indices
+        if order is None:
+            order = torch.arange(output.size(batch_dim), device=output.device)
+        sorted_output = output.index_select(batch_dim, order)
+        data = pack_padded_sequence(sorted_output, lengths[order.cpu()], self.batch_first).data
+        return PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)
 
-        if packed:
-            index = torch.arange(batch, device=output.device) if sorted_indices is None else sorted_indices
-            output = pack_padded_sequence(
-                output.index_select(batch_dim, index), lengths[index.cpu()], self.batch_first
-            )
-            output = PackedSequence(output.data, batch_sizes, sorted_indices, unsorted_indices)
-        elif not batched:
-            output = output.squeeze(batch_dim)
-            h_n = tuple(h.squeeze(1) for h in h_n) if self._pair_state else h_n.squeeze(1)
-        return output, h_n, internals
-
-    def _check_hx(self, hx: State, batch: int, batched: bool) -> None:
+    def _check_hx(self, hx: State, batch: int | None, batched: bool) -> None:
+        """Raise unless ``hx`` has the structure and shapes ``(L*D, B, size)`` (``(L*D, size)`` unbatched)."""
         name = type(self).__name__
         rows = self.num_layers * (2 if self.bidirectional else 1)
         sizes = self.recurrent_layers()[0].cell.state_sizes
@@ -280,11 +291,9 @@ class RNNBase(nn.Module):
                 f"{name}: hx must be " + ("a pair (h_0, c_0) of tensors" if self._pair_state else "a tensor")
             )
         for k, (part, size) in enumerate(zip(parts, sizes)):
-            expected = (rows, batch, size)
+            expected = (rows, batch, size) if batched else (rows, size)
             if tuple(part.shape) != expected:
-                shown = tuple(part.shape) if batched else tuple(part.squeeze(1).shape)
-                wanted = expected if batched else (rows, size)
-                raise ValueError(f"{name}: Expected hidden[{k}] size {wanted}, got {shown}")
+                raise ValueError(f"{name}: Expected hidden[{k}] size {expected}, got {tuple(part.shape)}")
 
     def _split_hx(self, hx: State) -> list[State]:
         if self._pair_state:
@@ -308,12 +317,9 @@ class RNNBase(nn.Module):
             ]
         return output, self._join_states(states), internals
 
-    def _run_native(self, input: Tensor, hx: State | None, lengths: Tensor | None, batch: int):
-        if hx is None:
-            hx = self._join_states(
-                [r.initial_state(batch, input.device, input.dtype) for r in self.recurrent_layers()]
-            )
-        options = {
+    def _native_options(self) -> dict:
+        return {
+            "weights": self._flat_weights,
             "bias": self.bias,
             "num_layers": self.num_layers,
             "dropout": self.dropout,
@@ -321,18 +327,21 @@ class RNNBase(nn.Module):
             "bidirectional": self.bidirectional,
             "batch_first": self.batch_first,
         }
-        if lengths is None:
-            return run_native(self.mode, input, hx, self._flat_weights, **options)
-        packed = pack_padded_sequence(input, lengths.cpu(), self.batch_first, enforce_sorted=False)
-        hx = _permute_state(hx, packed.sorted_indices)
-        data, h_n = run_native(
-            self.mode, packed.data, hx, self._flat_weights, batch_sizes=packed.batch_sizes, **options
-        )
-        output = PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
-        output, _ = pad_packed_sequence(
-            output, self.batch_first, total_length=input.size(1 if self.batch_first else 0)
-        )
-        return output, _permute_state(h_n, packed.unsorted_indices)
+
+    def _hx_or_initial(self, hx: State | None, like: Tensor, batch: int) -> State:
+        if hx is not None:
+            return hx
+        return self._join_states([r.initial_state(batch, like.device, like.dtype) for r in self.recurrent_layers()])
+
+    def _run_native_packed(self, packed: PackedSequence, hx: State | None, batch: int):
+        """torch's kernel on packed data; ``hx`` and ``h_n`` in the caller's batch order (as torch.nn)."""
+        hx = self._hx_or_initial(hx, packed.data, batch)
+        if packed.sorted_indices is not None:
+            hx = _permute_state(hx, packed.sorted_indices)
+        data, h_n = run_native(self.mode, packed.data, hx, batch_sizes=packed.batch_sizes, **self._native_options())
+        if packed.unsorted_indices is not None:
+            h_n = _permute_state(h_n, packed.unsorted_indices)
+        return PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices), h_n
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
