@@ -110,6 +110,11 @@ class RNNBase(nn.Module):
         self.register_state_dict_post_hook(_state_dict_to_flat_names)
         self.register_load_state_dict_pre_hook(_load_flat_names)
 
+    @property
+    def output_size(self) -> int:
+        """Features per step of the output: ``D * (proj_size or hidden_size)``."""
+        return self.stack.output_size
+
     # ----- torch.nn's flat names ------------------------------------------------------------------
     def recurrent_layers(self) -> list[Recurrent]:
         """The unrolled cells in torch's order: layer 0 forward, layer 0 backward, layer 1, ..."""
@@ -264,7 +269,9 @@ class RNNBase(nn.Module):
         if path == "reference":
             return self._run_reference(input, hx, lengths, record)
         if lengths is None:
-            return *run_native(self.mode, input, self._hx_or_initial(hx, input, batch), **self._native_options()), []
+            return *run_native(
+                self.mode, input, self._hx_or_initial(hx, input, batch), **self._native_options()
+            ), []
         packed = pack_padded_sequence(input, lengths.cpu(), self.batch_first, enforce_sorted=False)
         output, h_n = self._run_native_packed(packed, hx, batch)
         output, _ = pad_packed_sequence(output, self.batch_first, total_length=steps)
@@ -331,14 +338,18 @@ class RNNBase(nn.Module):
     def _hx_or_initial(self, hx: State | None, like: Tensor, batch: int) -> State:
         if hx is not None:
             return hx
-        return self._join_states([r.initial_state(batch, like.device, like.dtype) for r in self.recurrent_layers()])
+        return self._join_states(
+            [r.initial_state(batch, like.device, like.dtype) for r in self.recurrent_layers()]
+        )
 
     def _run_native_packed(self, packed: PackedSequence, hx: State | None, batch: int):
         """torch's kernel on packed data; ``hx`` and ``h_n`` in the caller's batch order (as torch.nn)."""
         hx = self._hx_or_initial(hx, packed.data, batch)
         if packed.sorted_indices is not None:
             hx = _permute_state(hx, packed.sorted_indices)
-        data, h_n = run_native(self.mode, packed.data, hx, batch_sizes=packed.batch_sizes, **self._native_options())
+        data, h_n = run_native(
+            self.mode, packed.data, hx, batch_sizes=packed.batch_sizes, **self._native_options()
+        )
         if packed.unsorted_indices is not None:
             h_n = _permute_state(h_n, packed.unsorted_indices)
         return PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices), h_n

@@ -1,0 +1,100 @@
+"""Save and load models as ``config.json`` + ``model.safetensors``: no pickle, nothing executable.
+
+Every model class registers itself with :func:`register_model` under a name; the saved config records
+that name and the model's config dataclass, so :func:`load_model` rebuilds the model before loading its
+weights. Both files are written atomically (temp file, then rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import is_dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+from torch import nn
+
+from rnnkit.config import ConfigError, atomic_write, atomic_write_text, from_dict, to_dict
+
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
+MODELS: dict[str, type[nn.Module]] = {}
+M = TypeVar("M", bound=type[nn.Module])
+
+
+def register_model(name: str):
+    """Class decorator: make a model class loadable by name. The class needs ``config_class`` (its
+    config dataclass), a ``config`` attribute, and ``__init__(config)``."""
+
+    def decorate(cls: M) -> M:
+        if name in MODELS and MODELS[name] is not cls:
+            raise ValueError(f"a model named {name!r} is already registered ({MODELS[name].__name__})")
+        cls.model_name = name
+        MODELS[name] = cls
+        return cls
+
+    return decorate
+
+
+def save_model(model: nn.Module, directory: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``directory/config.json`` and ``directory/model.safetensors``; returns the directory.
+
+    ``extra`` holds JSON-able metadata to keep with the model (a vocabulary, label names, ...).
+    """
+    from safetensors.torch import save_model as save_safetensors
+
+    name = getattr(type(model), "model_name", None)
+    if name is None or not is_dataclass(getattr(model, "config", None)):
+        raise TypeError(f"{type(model).__name__} is not a registered rnnkit model (see register_model)")
+    directory = Path(directory)
+    header = {"model": name, "config": to_dict(model.config), "extra": extra or {}}
+    atomic_write(directory / WEIGHTS_FILE, lambda tmp: save_safetensors(model, tmp))
+    atomic_write_text(directory / CONFIG_FILE, json.dumps(header, indent=2) + "\n")
+    return directory
+
+
+def read_header(directory: str | os.PathLike) -> dict[str, Any]:
+    """The saved ``config.json`` of a model directory, checked for its three keys."""
+    path = Path(directory) / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no saved model here (expected {CONFIG_FILE} and {WEIGHTS_FILE})")
+    try:
+        header = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise ConfigError(f"{path}: not valid JSON: {error}") from error
+    if not isinstance(header, dict) or not {"model", "config"} <= set(header):
+        raise ConfigError(f"{path}: expected the keys 'model' and 'config'")
+    return header
+
+
+def load_model(directory: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a model saved by :func:`save_model` and load its weights (strictly).
+
+    Raises:
+        ConfigError: unknown model name or a config that does not match the model's config class.
+        ValueError: the weights file lacks tensors the model has, or has tensors it does not (names them).
+    """
+    from safetensors.torch import load_model as load_safetensors
+
+    import rnnkit.models  # noqa: F401  (registers the model classes)
+
+    directory = Path(directory)
+    header = read_header(directory)
+    cls = MODELS.get(header["model"])
+    if cls is None:
+        raise ConfigError(
+            f"{directory / CONFIG_FILE}: unknown model {header['model']!r} (known: {sorted(MODELS)})"
+        )
+    config = from_dict(cls.config_class, header["config"], str(directory / CONFIG_FILE))
+    model = cls(config)
+    weights = directory / WEIGHTS_FILE
+    if not weights.is_file():
+        raise FileNotFoundError(f"{weights}: weights file missing")
+    missing, unexpected = load_safetensors(model, weights, strict=False, device=str(device))
+    if missing or unexpected:
+        raise ValueError(
+            f"{weights} does not match a {cls.__name__} built from its config: "
+            f"missing tensors {sorted(missing)}, unexpected tensors {sorted(unexpected)}"
+        )
+    return model.to(device)

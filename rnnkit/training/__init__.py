@@ -1,0 +1,1 @@
+"""Training: losses (and, with the training issue, the trainer, metrics and checkpoints)."""
