@@ -91,6 +91,9 @@ def load_model(directory: str | os.PathLike, device: str | torch.device = "cpu")
     weights = directory / WEIGHTS_FILE
     if not weights.is_file():
         raise FileNotFoundError(f"{weights}: weights file missing")
+    dtype = _floating_dtype(weights)
+    if dtype is not None:  # a float64 model comes back as float64, not cut to the default dtype
+        model = model.to(dtype)
     missing, unexpected = load_safetensors(model, weights, strict=False, device=str(device))
     if missing or unexpected:
         raise ValueError(
@@ -98,3 +101,18 @@ def load_model(directory: str | os.PathLike, device: str | torch.device = "cpu")
             f"missing tensors {sorted(missing)}, unexpected tensors {sorted(unexpected)}"
         )
     return model.to(device)
+
+
+def _floating_dtype(weights: Path) -> torch.dtype | None:
+    """The dtype of the first floating-point tensor stored in a safetensors file (None: there is none)."""
+    from safetensors import safe_open
+
+    with safe_open(str(weights), framework="pt") as handle:
+        for name in handle.keys():
+            stored = handle.get_slice(name).get_dtype()
+            if stored in _FLOATING:
+                return _FLOATING[stored]
+    return None
+
+
+_FLOATING = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}

@@ -71,3 +71,12 @@ def test_bad_headers_are_clear(tmp_path):
         load_model(tmp_path)
     with pytest.raises(TypeError, match="not a registered rnnkit model"):
         save_model(nn.Linear(2, 2), tmp_path)
+
+
+def test_float64_models_come_back_as_float64(tmp_path):
+    model = Tiny(TinyConfig()).double()
+    save_model(model, tmp_path)
+    loaded = load_model(tmp_path)
+    assert next(loaded.parameters()).dtype == torch.float64
+    x = torch.randn(2, 4, 3, dtype=torch.float64)
+    torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
