@@ -110,3 +110,37 @@ def quantile_loss(prediction: Tensor, target: Tensor, quantiles: Sequence[float]
         raise ValueError(f"quantiles must lie in (0, 1), got {list(quantiles)}")
     error = target.unsqueeze(-1) - prediction
     return torch.maximum(levels * error, (levels - 1) * error).mean()
+
+
+def crf_negative_log_likelihood(
+    crf: torch.nn.Module, emissions: Tensor, tags: Tensor, lengths: Tensor | None, reduction: str = "mean"
+) -> Tensor:
+    """Negative log-likelihood ``-log p(tags | emissions) = log Z - s(emissions, tags)`` of a CRF head.
+
+    Args:
+        crf: a :class:`rnnkit.blocks.crf.LinearChainCRF` (the model's CRF head).
+        emissions: ``(B, T, K)`` per-step tag scores (the tagger's output).
+        tags: ``(B, T)`` gold tags; positions past each length are ignored (may hold -1 or -100).
+        lengths: ``(B,)`` valid lengths, or None for all T steps.
+        reduction: "mean" (over sequences), "token_mean" (sum over the batch / number of valid steps),
+            "sum" or "none" (``(B,)``).
+
+    Example:
+        >>> from rnnkit.blocks.crf import LinearChainCRF
+        >>> crf = LinearChainCRF(2)
+        >>> loss = crf_negative_log_likelihood(crf, torch.zeros(1, 3, 2), torch.tensor([[0, 1, -1]]),
+        ...                                    torch.tensor([2]))
+        >>> bool(loss > 0)
+        True
+    """
+    nll = -crf.log_likelihood(emissions, tags, lengths)
+    if reduction == "none":
+        return nll
+    if reduction == "sum":
+        return nll.sum()
+    if reduction == "mean":
+        return nll.mean()
+    if reduction == "token_mean":
+        steps = emissions.size(1) * emissions.size(0) if lengths is None else lengths.sum()
+        return nll.sum() / steps
+    raise ValueError(f"reduction must be 'mean', 'token_mean', 'sum' or 'none', got {reduction!r}")
