@@ -1,1 +1,22 @@
-"""Training: losses (and, with the training issue, the trainer, metrics and checkpoints)."""
+"""Training: the loop (knows nothing about RNNs), losses, metrics, optimisers, callbacks, checkpoints."""
+
+from rnnkit.training.callbacks import Callback, CheckpointCallback, JsonlLogger, ProgressBar
+from rnnkit.training.checkpoint import latest_checkpoint, load_checkpoint, resume, save_checkpoint
+from rnnkit.training.config import TrainConfig
+from rnnkit.training.seed import seed_everything
+from rnnkit.training.trainer import Trainer, TrainResult
+
+__all__ = [
+    "Callback",
+    "CheckpointCallback",
+    "JsonlLogger",
+    "ProgressBar",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "latest_checkpoint",
+    "load_checkpoint",
+    "resume",
+    "save_checkpoint",
+    "seed_everything",
+]
