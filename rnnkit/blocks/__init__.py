@@ -1,0 +1,1 @@
+"""Building blocks around the recurrent layers: embeddings, a convolutional front-end, sequence pooling."""
