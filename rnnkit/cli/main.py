@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Sequence
 
 from rnnkit import __version__
-from rnnkit.cli import demo
+from rnnkit.cli import data, demo, evaluate, predict, train
 
-COMMANDS = (demo,)
+COMMANDS = (train, evaluate, predict, data, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -285,11 +285,15 @@ class Trainer:
 
     # ----- evaluation, best weights, early stopping ---------------------------------------------------
     def evaluate(self, loader: Iterable[Any]) -> dict[str, float]:
-        """Metrics of the current weights on ``loader`` (eval mode, no gradients, autocast as in training)."""
+        """Metrics of the current weights on ``loader`` (eval mode, no gradients, autocast as in training).
+
+        The global random generators are left as they were (a DataLoader draws a seed from them for every
+        iterator), so training continues identically with or without an evaluation in between.
+        """
         was_training = self.model.training
         self.model.eval()
         try:
-            with torch.no_grad(), self._autocast():
+            with torch.no_grad(), self._autocast(), preserved_rng():
                 data = _OnDevice(loader, self.device)
                 raw = self.evaluate_fn(self.model, data) if self.evaluate_fn else self._mean_loss(data)
         finally:

@@ -1,5 +1,6 @@
 """Trainer: reproducible runs, exact kill-and-resume, early stopping, best weights, clipping, precision."""
 
+import dataclasses
 import math
 
 import pytest
@@ -344,3 +345,11 @@ def test_seed_loader_makes_each_epoch_order_a_function_of_seed_and_epoch():
     )
     trainer.fit(DataLoader(TensorDataset(torch.arange(4.0).unsqueeze(1)), sampler=sampler))
     assert sampler.epochs == [0, 1, 2]
+
+
+def test_evaluating_does_not_change_the_training_run():
+    """A DataLoader draws from the global generator for every iterator; evaluation must not shift dropout."""
+    config = dataclasses.replace(CONFIG, restore_best=False)
+    often, _ = train(dataclasses.replace(config, eval_every=1))
+    rarely, _ = train(dataclasses.replace(config, eval_every="epoch"))
+    assert_same_weights(weights(often.model), weights(rarely.model))

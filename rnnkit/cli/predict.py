@@ -1,0 +1,47 @@
+"""``rnnkit predict``: a trained run's predictions for texts given as arguments or in a file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXAMPLES = """examples:
+  rnnkit predict runs/chatterbot "what is your favorite food?" "오늘 기분이 좋아"
+  rnnkit predict runs/chatterbot --input texts.txt --output predictions.jsonl
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict", help="predict with a trained run", epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("run_dir", metavar="RUN", help="a run folder made by rnnkit train")
+    parser.add_argument("texts", nargs="*", help="inputs to predict")
+    parser.add_argument("--input", "-i", help="a UTF-8 file with one input per line")
+    parser.add_argument("--output", "-o", help="write JSON lines here instead of standard output")
+    parser.add_argument("--device", help="cpu, cuda, ... (default: the run's)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnkit.tasks.runner import predict
+
+    texts = list(args.texts)
+    if args.input:
+        path = Path(args.input)
+        if not path.is_file():
+            print(f"rnnkit predict: {path}: no such file", file=sys.stderr)
+            return 2
+        texts += [line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not texts:
+        print("rnnkit predict: give texts as arguments or --input FILE", file=sys.stderr)
+        return 2
+    lines = [json.dumps(p, ensure_ascii=False) for p in predict(args.run_dir, texts, args.device)]
+    if args.output:
+        Path(args.output).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    else:
+        print("\n".join(lines))
+    return 0

@@ -1,0 +1,21 @@
+"""Tasks: how each kind of problem is trained, evaluated and used, and the runner that does it
+(``rnnkit.fit``, ``rnnkit train``)."""
+
+from rnnkit.tasks.base import TASKS, RunConfig, Task, load_run_config, register_task
+from rnnkit.tasks.classification import ClassificationData, ClassificationTask
+from rnnkit.tasks.runner import RunResult, evaluate, fit, load_run, predict
+
+__all__ = [
+    "TASKS",
+    "ClassificationData",
+    "ClassificationTask",
+    "RunConfig",
+    "RunResult",
+    "Task",
+    "evaluate",
+    "fit",
+    "load_run",
+    "load_run_config",
+    "predict",
+    "register_task",
+]

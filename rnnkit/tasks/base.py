@@ -1,0 +1,174 @@
+"""RunConfig (what to train: task, data, model, training) and the Task protocol every task follows.
+
+A run config is one YAML file with four sections::
+
+    task: classification
+    data: {dataset: chatterbot, tokenizer: word}     # the task's DataConfig
+    model: {preset: conv_lstm, bidirectional: true}  # the task's model options
+    train: {epochs: 8, lr: 0.003}                    # rnnkit.training.TrainConfig
+
+Each section is checked against its dataclass; an unknown or mistyped key is an error naming the file and
+the key. ``--set train.lr=0.01`` style overrides are applied to the raw file before the check.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.config import ConfigError, from_dict
+from rnnkit.training.config import TrainConfig
+
+TASKS: dict[str, type[Task]] = {}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One training run: ``task`` names a registered :class:`Task`; ``data`` and ``model`` are that task's
+    options (checked by the task), ``train`` the :class:`TrainConfig`."""
+
+    task: str
+    data: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    name: str | None = None
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Class decorator: make a task available under ``cls.name`` in run configs."""
+    TASKS[cls.name] = cls
+    return cls
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str], where: str = "--set") -> dict[str, Any]:
+    """Return a copy of ``data`` with ``key.sub=value`` overrides applied (values parsed as YAML).
+
+    Example:
+        >>> apply_overrides({"train": {"lr": 0.1}}, ["train.lr=0.01", "model.rnn.cell=gru"])
+        {'train': {'lr': 0.01}, 'model': {'rnn': {'cell': 'gru'}}}
+    """
+    import yaml
+
+    data = copy.deepcopy(data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{where}: expected KEY=VALUE (e.g. train.lr=0.01), got {item!r}")
+        node = data
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{where}: {key!r}: {part!r} is not a section")
+        node[last] = yaml.safe_load(raw)
+    return data
+
+
+def load_run_config(path: str | os.PathLike, overrides: list[str] = ()) -> RunConfig:
+    """Read a run config (YAML or JSON) and apply overrides; errors name the file and the key."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such config file")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: cannot parse: {error}") from error
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with task, data, model and train sections")
+    raw = apply_overrides(raw, list(overrides), where=f"{path} (--set)")
+    config = from_dict(RunConfig, raw, str(path))
+    task_class(config.task, str(path))  # an unknown task fails here, naming the file
+    return config
+
+
+def task_class(name: str, where: str = "config") -> type[Task]:
+    import rnnkit.tasks  # noqa: F401  (registers the tasks)
+
+    if name not in TASKS:
+        raise ConfigError(f"{where}: unknown task {name!r} (known: {', '.join(sorted(TASKS))})")
+    return TASKS[name]
+
+
+class Task:
+    """How one kind of problem is trained, evaluated and used. Subclasses set ``name``, ``data_config``
+    (a dataclass) and implement the methods; the runner (:mod:`rnnkit.tasks.runner`) does the rest.
+
+    Lifecycle: ``prepare(run_dir)`` on a fresh run (read data, fit tokenizer/vocabulary/labels, save them
+    with ``save_state``), or ``load_state(run_dir)`` to resume / predict; then ``build_model``, the loaders,
+    ``compute_loss`` and ``evaluate`` during training; ``report`` on the test data; ``predict`` on new inputs.
+    """
+
+    name: ClassVar[str]
+    data_config: ClassVar[type]
+    STATE_FILE: ClassVar[str] = "task.json"
+
+    def __init__(
+        self, data: Any, model_options: dict[str, Any], train: TrainConfig, where: str = "config"
+    ) -> None:
+        self.data, self.model_options, self.train, self.where = data, dict(model_options), train, where
+
+    @classmethod
+    def from_run_config(cls, config: RunConfig, where: str = "config") -> Task:
+        data = from_dict(cls.data_config, config.data, f"{where}: data")
+        return cls(data, config.model, config.train, where)
+
+    # ----- to implement -------------------------------------------------------------------------------
+    def prepare(self, run_dir: Path) -> None:
+        raise NotImplementedError
+
+    def state(self) -> dict[str, Any]:
+        """JSON-able state that ``load_state`` needs (vocabulary, labels, tokenizer)."""
+        raise NotImplementedError
+
+    def restore(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def build_model(self) -> nn.Module:
+        raise NotImplementedError
+
+    def loaders(self) -> tuple[Any, Any, Any]:
+        """(train, validation, test) iterables of batches; validation/test may be None."""
+        raise NotImplementedError
+
+    def compute_loss(self, model: nn.Module, batch: Any) -> Tensor:
+        raise NotImplementedError
+
+    def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
+        raise NotImplementedError
+
+    def report(self, model: nn.Module, run_dir: Path) -> dict[str, Any]:
+        """Test metrics, baselines, a few predictions; may write plots into ``run_dir``."""
+        raise NotImplementedError
+
+    def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    # ----- shared -------------------------------------------------------------------------------------
+    def save_state(self, run_dir: Path) -> None:
+        import json
+
+        from rnnkit.config import atomic_write_text
+
+        atomic_write_text(run_dir / self.STATE_FILE, json.dumps(self.state(), ensure_ascii=False) + "\n")
+
+    def load_state(self, run_dir: Path) -> None:
+        import json
+
+        path = run_dir / self.STATE_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: missing; is {run_dir} a run folder made by `rnnkit train`?")
+        self.restore(json.loads(path.read_text(encoding="utf-8")))
+
+    @property
+    def device(self) -> torch.device:
+        from rnnkit.training.trainer import resolve_device
+
+        return resolve_device(self.train.device)

@@ -1,0 +1,248 @@
+"""Text classification: texts and labels in, a :class:`SequenceClassifier` out, with accuracy, macro-F1,
+a per-class report, the confusion matrix and the majority-class baseline."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+
+from rnnkit.config import ConfigError, from_dict
+from rnnkit.data.batching import BucketBatchSampler, collate_classification
+from rnnkit.data.records import TextExample, split_stratified
+from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_dict
+from rnnkit.data.vocab import Vocab
+from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.tasks.base import Task, register_task
+from rnnkit.training.losses import masked_cross_entropy
+from rnnkit.training.metrics import accuracy, classification_report, confusion_matrix, macro_f1
+
+
+@dataclass(frozen=True)
+class ClassificationData:
+    """Where the texts come from and how they become token ids.
+
+    Attributes:
+        dataset: ``"chatterbot"`` (the installed chat corpus, topics as labels: the offline default), a
+            catalog name (``nsmc``, ``mr``, ``sst2``, ...: see ``rnnkit data list``), or ``"table"``.
+        path: a local copy of a catalog dataset (no download), or the file for ``dataset="table"``.
+        format, text_column, label_column: how to read ``dataset="table"`` (csv, tsv or jsonl).
+        languages: the chatterbot corpus' languages.
+        tokenizer: ``char``, ``word`` (Unicode-aware, NFC), ``morpheme`` (Korean, kiwipiepy), ``bpe`` or
+            ``unigram`` (trained on the training texts, ``subword_vocab_size`` pieces).
+        lowercase: for char and word tokens.
+        max_vocab, min_freq: vocabulary limits (specials included in ``max_vocab``).
+        max_length: tokens kept per text (the first ones); None: all.
+        val_fraction, test_fraction: held out, stratified and seeded with ``split_seed``, where the dataset
+            has no such split of its own.
+        offline: never download (None: the ``RNNKIT_OFFLINE`` environment variable decides).
+    """
+
+    dataset: str = "chatterbot"
+    path: str | None = None
+    format: Literal["csv", "tsv", "jsonl"] = "tsv"
+    text_column: str = "text"
+    label_column: str = "label"
+    languages: tuple[str, ...] = ("korean", "english")
+    tokenizer: Literal["char", "word", "morpheme", "bpe", "unigram"] = "word"
+    lowercase: bool = True
+    subword_vocab_size: int = 8000
+    max_vocab: int | None = 30000
+    min_freq: int = 1
+    max_length: int | None = 200
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    split_seed: int = 0
+    offline: bool | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("val_fraction", "test_fraction"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"ClassificationData.{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.dataset == "table" and self.path is None:
+            raise ValueError("ClassificationData: dataset='table' needs path= (the csv/tsv/jsonl file)")
+        if self.max_length is not None and self.max_length < 1:
+            raise ValueError(f"ClassificationData.max_length must be >= 1 or None, got {self.max_length}")
+
+
+def load_splits(data: ClassificationData) -> dict[str, list[TextExample]]:
+    """Train / validation / test examples, using the dataset's own splits where it has them."""
+    if data.dataset == "chatterbot":
+        from rnnkit.data.chatterbot import load_chatterbot
+
+        splits: dict[str, Any] = {"all": load_chatterbot(data.languages, data.path)}
+    elif data.dataset == "table":
+        from rnnkit.data.loaders_table import load_table
+
+        splits = {"all": load_table(data.path, data.format, text=data.text_column, label=data.label_column)}
+    else:
+        from rnnkit.data.catalog import load_dataset
+
+        splits = load_dataset(data.dataset, data.path, offline=data.offline)
+    train = splits.get("train", splits.get("all"))
+    if not train or not isinstance(train[0], TextExample):
+        raise ConfigError(f"data: dataset {data.dataset!r} has no labelled texts for classification")
+    test = splits.get("test")
+    if test is None:
+        train, test = split_stratified(train, data.test_fraction, data.split_seed)
+    val = splits.get("dev", splits.get("validation"))
+    if val is None and data.val_fraction > 0:
+        train, val = split_stratified(
+            train, data.val_fraction / (1 - data.test_fraction), data.split_seed + 1
+        )
+    return {"train": train, "val": val or [], "test": test}
+
+
+@register_task
+class ClassificationTask(Task):
+    """Many-to-one: a label per text. The model section is a :class:`ClassifierConfig` without
+    ``vocab_size``/``num_classes`` (taken from the data), or ``preset: conv_lstm`` with the keyword
+    arguments of :meth:`ClassifierConfig.conv_lstm` (the Embedding-Conv1D-MaxPool1D-LSTM classic)."""
+
+    name = "classification"
+    data_config = ClassificationData
+
+    # ----- data ---------------------------------------------------------------------------------------
+    def prepare(self, run_dir: Path) -> None:
+        self.splits = load_splits(self.data)
+        texts = [e.text for e in self.splits["train"]]
+        options: dict[str, Any] = {}
+        if self.data.tokenizer in ("char", "word"):
+            options["lowercase"] = self.data.lowercase
+        elif self.data.tokenizer in ("bpe", "unigram"):
+            options.update(texts=texts, vocab_size=self.data.subword_vocab_size)
+        self.tokenizer: Tokenizer = build_tokenizer(self.data.tokenizer, **options)
+        self.vocab = Vocab.build(
+            (self.tokenizer.tokenize(t) for t in texts), self.data.max_vocab, self.data.min_freq
+        )
+        self.labels = sorted({e.label for e in self.splits["train"]})
+        self.save_state(run_dir)
+
+    def state(self) -> dict[str, Any]:
+        return {"tokenizer": self.tokenizer.to_dict(), "vocab": self.vocab.to_dict(), "labels": self.labels}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.tokenizer = tokenizer_from_dict(state["tokenizer"])
+        self.vocab = Vocab.from_dict(state["vocab"])
+        self.labels = list(state["labels"])
+
+    def encode(self, text: str) -> list[int]:
+        ids = self.vocab.encode(self.tokenizer.tokenize(text))[: self.data.max_length]
+        return ids or [self.vocab.encode(["<unk>"])[0]]  # an empty text still has one step
+
+    def _dataset(self, examples: list[TextExample]) -> list[tuple[list[int], int]]:
+        index = {label: k for k, label in enumerate(self.labels)}
+        unknown = sorted({e.label for e in examples} - set(index))
+        if unknown:
+            raise ValueError(f"labels {unknown[:5]} do not occur in the training data (known: {self.labels})")
+        return [(self.encode(e.text), index[e.label]) for e in examples]
+
+    def loaders(self) -> tuple[Any, Any, Any]:
+        if not hasattr(self, "splits"):
+            self.splits = load_splits(self.data)
+        size = self.train.batch_size
+
+        def loader(examples: list[TextExample], shuffle: bool) -> DataLoader | None:
+            if not examples:
+                return None
+            items = self._dataset(examples)
+            sampler = BucketBatchSampler(
+                [len(ids) for ids, _ in items], size, shuffle=shuffle, seed=self.train.seed
+            )
+            return DataLoader(items, batch_sampler=sampler, collate_fn=collate_classification)
+
+        return (
+            loader(self.splits["train"], True),
+            loader(self.splits["val"], False),
+            loader(self.splits["test"], False),
+        )
+
+    # ----- model --------------------------------------------------------------------------------------
+    def model_config(self) -> ClassifierConfig:
+        options = dict(self.model_options)
+        where = f"{self.where}: model"
+        derived = {"vocab_size", "num_classes", "input_size"} & set(options)
+        if derived:
+            raise ConfigError(f"{where}: {sorted(derived)[0]!r} comes from the data; remove it")
+        sizes = {"vocab_size": len(self.vocab), "num_classes": len(self.labels)}
+        if options.pop("preset", None) == "conv_lstm":
+            try:
+                return ClassifierConfig.conv_lstm(**sizes, **options)
+            except (TypeError, ValueError) as error:
+                raise ConfigError(f"{where}: preset conv_lstm: {error}") from error
+        if "preset" in self.model_options:
+            raise ConfigError(f"{where}: unknown preset {self.model_options['preset']!r} (known: conv_lstm)")
+        return from_dict(ClassifierConfig, {**options, **sizes}, where)
+
+    def build_model(self) -> nn.Module:
+        return SequenceClassifier(self.model_config())
+
+    def compute_loss(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
+        return masked_cross_entropy(model(batch["inputs"], batch["lengths"]), batch["targets"])
+
+    def _predictions(self, model: nn.Module, loader: Any) -> tuple[list[int], list[int], float]:
+        truth, guess, loss_sum, count = [], [], 0.0, 0
+        for batch in loader:
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            logits = model(batch["inputs"], batch["lengths"])
+            loss_sum += masked_cross_entropy(logits, batch["targets"]).item() * len(logits)
+            count += len(logits)
+            truth += batch["targets"].tolist()
+            guess += logits.argmax(-1).tolist()
+        return truth, guess, loss_sum / max(count, 1)
+
+    def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
+        truth, guess, loss = self._predictions(model, loader)
+        return {
+            "val_loss": loss,
+            "val_accuracy": accuracy(truth, guess),
+            "val_macro_f1": macro_f1(truth, guess),
+        }
+
+    def report(self, model: nn.Module, run_dir: Path) -> dict[str, Any]:
+        _, _, test_loader = self.loaders()
+        model.eval()
+        with torch.no_grad():
+            truth, guess, loss = self._predictions(model, test_loader)
+        majority = Counter(e.label for e in self.splits["train"]).most_common(1)[0][0]
+        majority_accuracy = sum(e.label == majority for e in self.splits["test"]) / len(self.splits["test"])
+        names = list(range(len(self.labels)))
+        matrix = confusion_matrix(truth, guess, labels=names)
+        from rnnkit.training.plots import plot_confusion_matrix
+
+        plot_confusion_matrix(matrix, self.labels, run_dir / "confusion_matrix.png")
+        per_class = classification_report(truth, guess, labels=names)
+        shown = self.splits["test"][:: max(1, len(self.splits["test"]) // 5)][:5]  # spread over the labels
+        samples = self.predict(model, [e.text for e in shown])
+        return {
+            "test_loss": loss,
+            "test_accuracy": accuracy(truth, guess),
+            "test_macro_f1": macro_f1(truth, guess, labels=names),
+            "baseline": {"name": f"majority class ({majority})", "test_accuracy": majority_accuracy},
+            "sizes": {split: len(examples) for split, examples in self.splits.items()},
+            "per_class": {self.labels[k] if isinstance(k, int) else k: v for k, v in per_class.items()},
+            "confusion_matrix": matrix,
+            "samples": [{**s, "true": e.label} for s, e in zip(samples, shown)],
+        }
+
+    @torch.no_grad()
+    def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
+        model.eval()
+        results = []
+        for start in range(0, len(inputs), 256):
+            chunk = inputs[start : start + 256]
+            ids = [torch.tensor(self.encode(text)) for text in chunk]
+            lengths = torch.tensor([len(i) for i in ids])
+            tokens = nn.utils.rnn.pad_sequence(ids, batch_first=True).to(self.device)
+            probs = model.predict_proba(tokens, lengths.to(self.device)).cpu()
+            for text, p in zip(chunk, probs):
+                best = int(p.argmax())
+                results.append(
+                    {"text": text, "label": self.labels[best], "probability": round(float(p[best]), 4)}
+                )
+        return results

@@ -1,0 +1,154 @@
+"""fit / evaluate / predict: the main job, for any registered task. The CLI commands call these.
+
+A run folder holds everything about one run::
+
+    runs/NAME/
+      run.yaml            the run config (task, data, model, train), as given plus overrides
+      task.json           what the task learnt from the data (tokenizer, vocabulary, labels)
+      model/              config.json + model.safetensors of the best model (rnnkit.models.load_model)
+      checkpoints/        resumable training state (rnnkit train --resume runs/NAME)
+      metrics.jsonl       the training log, one JSON object per line
+      results.json        test metrics, the baseline, sample predictions
+      learning_curves.png and the task's plots (confusion matrix, forecast, ...)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rnnkit.config import atomic_write_text, save_config
+from rnnkit.models.io import load_model, save_model
+from rnnkit.tasks.base import RunConfig, Task, load_run_config, task_class
+from rnnkit.training.callbacks import CheckpointCallback, JsonlLogger, ProgressBar, read_jsonl
+from rnnkit.training.checkpoint import latest_checkpoint, resume
+from rnnkit.training.seed import seed_everything
+from rnnkit.training.trainer import Trainer
+
+RUN_CONFIG, RESULTS, LOG = "run.yaml", "results.json", "metrics.jsonl"
+
+
+@dataclass
+class RunResult:
+    """What ``fit`` produced: the run folder, the trained model, the task and the test results."""
+
+    run_dir: Path
+    model: Any
+    task: Task
+    results: dict[str, Any]
+
+
+def _task(config: RunConfig, where: str) -> Task:
+    return task_class(config.task, where).from_run_config(config, where)
+
+
+def fit(
+    config: RunConfig | str | os.PathLike,
+    run_dir: str | os.PathLike | None = None,
+    overrides: list[str] = (),
+    resume_run: bool = False,
+    quiet: bool = False,
+) -> RunResult:
+    """Train a model as the run config says, evaluate it on the test data, and save everything.
+
+    Args:
+        config: a :class:`RunConfig` or the path of a YAML/JSON run config.
+        run_dir: the run folder (default ``runs/<name or task>``); with ``resume_run`` the folder to resume.
+        overrides: ``section.key=value`` changes (the CLI's ``--set``).
+        resume_run: continue the run in ``run_dir`` from its latest checkpoint (its own run.yaml).
+        quiet: no progress bar.
+    """
+    if resume_run:
+        if run_dir is None:
+            raise ValueError("resume needs the run folder")
+        run_dir = Path(run_dir)
+        config = load_run_config(run_dir / RUN_CONFIG, overrides)
+        if latest_checkpoint(run_dir) is None:
+            raise FileNotFoundError(f"{run_dir}: no checkpoint to resume from (checkpoints/ is empty)")
+    where = str(config) if not isinstance(config, RunConfig) else "config"
+    if not isinstance(config, RunConfig):
+        config = load_run_config(config, overrides)
+    run_dir = Path(run_dir) if run_dir is not None else Path("runs") / (config.name or config.task)
+    task = _task(config, where)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    seed_everything(config.train.seed)
+    if resume_run:
+        task.load_state(run_dir)
+    else:
+        save_config(config, run_dir / RUN_CONFIG)
+        task.prepare(run_dir)
+    model = task.build_model()
+    train_loader, val_loader, _ = task.loaders()
+    every = max(1, len(train_loader)) if hasattr(train_loader, "__len__") else 100
+    callbacks = [JsonlLogger(run_dir / LOG), CheckpointCallback(run_dir, every_steps=every, keep_last=2)]
+    if not quiet:
+        callbacks.insert(0, ProgressBar())
+    trainer = Trainer(model, config.train, task.compute_loss, task.evaluate, callbacks)
+    if resume_run:
+        resume(trainer, run_dir)
+    started = time.perf_counter()
+    trained = trainer.fit(train_loader, val_loader)
+    model_dir = save_model(trainer.model, run_dir / "model", extra={"task": config.task})
+    results = {
+        "task": config.task,
+        "train": {
+            "steps": trained.steps,
+            "best_step": trained.best_step,
+            "seconds": round(time.perf_counter() - started, 1),
+        },
+        **task.report(trainer.model, run_dir),
+        "model_dir": str(model_dir),
+    }
+    _plot_curves(run_dir)
+    atomic_write_text(run_dir / RESULTS, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    return RunResult(run_dir, trainer.model, task, results)
+
+
+def _plot_curves(run_dir: Path) -> None:
+    from rnnkit.training.plots import plot_learning_curves
+
+    records = read_jsonl(run_dir / LOG)
+    if records:
+        plot_learning_curves(records, run_dir / "learning_curves.png")
+
+
+def load_run(run_dir: str | os.PathLike, device: str | None = None) -> tuple[Task, Any]:
+    """The task (with its tokenizer, vocabulary, labels) and the trained model of a run folder."""
+    run_dir = Path(run_dir)
+    if not (run_dir / RUN_CONFIG).is_file():
+        raise FileNotFoundError(
+            f"{run_dir}: not a run folder (no {RUN_CONFIG}); train one with `rnnkit train`"
+        )
+    config = load_run_config(run_dir / RUN_CONFIG)
+    if device is not None:
+        config = replace(config, train=replace(config.train, device=device))
+    task = _task(config, str(run_dir / RUN_CONFIG))
+    task.load_state(run_dir)
+    model = load_model(run_dir / "model", device=task.device)
+    return task, model
+
+
+def predict(run_dir: str | os.PathLike, inputs: list[str], device: str | None = None) -> list[dict[str, Any]]:
+    """Predictions of a trained run for raw inputs (texts, for text tasks)."""
+    task, model = load_run(run_dir, device)
+    return task.predict(model, inputs)
+
+
+def evaluate(
+    run_dir: str | os.PathLike, data_overrides: list[str] = (), device: str | None = None
+) -> dict[str, Any]:
+    """Test metrics of a trained run, on its own test data or on other data (``data.path=...`` overrides)."""
+    run_dir = Path(run_dir)
+    config = load_run_config(
+        run_dir / RUN_CONFIG, [f"data.{o}" if not o.startswith("data.") else o for o in data_overrides]
+    )
+    if device is not None:
+        config = replace(config, train=replace(config.train, device=device))
+    task = _task(config, str(run_dir / RUN_CONFIG))
+    task.load_state(run_dir)
+    model = load_model(run_dir / "model", device=task.device)
+    return task.report(model, run_dir)

@@ -1,0 +1,143 @@
+"""The main job end to end on real (small) data: train, results, predict, evaluate, resume, errors."""
+
+import json
+
+import pytest
+import yaml
+
+from rnnkit.cli.main import main
+from rnnkit.config import ConfigError
+from rnnkit.data.chatterbot import load_chatterbot
+from rnnkit.tasks import fit, load_run_config, predict
+from rnnkit.tasks.runner import evaluate
+from rnnkit.training.callbacks import read_jsonl
+
+SMALL = [
+    "train.epochs=3",
+    "train.early_stopping_patience=null",
+    "model.hidden_size=16",
+    "model.channels=16",
+    "model.embedding_dim=16",
+]
+
+
+def write_table(path, rows):
+    path.write_text("text\tlabel\n" + "".join(f"{t}\t{l}\n" for t, l in rows), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def chatterbot_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "bot"
+    assert main(["train", "--quiet", "-o", str(run_dir), *[f"--set={o}" for o in SMALL]]) == 0
+    return run_dir
+
+
+def test_default_training_writes_a_complete_run_folder(chatterbot_run, capsys):
+    names = {p.name for p in chatterbot_run.iterdir()}
+    assert {"run.yaml", "task.json", "model", "checkpoints", "metrics.jsonl", "results.json",
+            "learning_curves.png", "confusion_matrix.png"} <= names  # fmt: skip
+    results = json.loads((chatterbot_run / "results.json").read_text())
+    assert results["test_accuracy"] > results["baseline"]["test_accuracy"]  # beats the majority class
+    assert len(results["samples"]) == 5 and set(results["samples"][0]) == {
+        "text",
+        "label",
+        "probability",
+        "true",
+    }
+    assert any(r.get("event") == "eval" for r in read_jsonl(chatterbot_run / "metrics.jsonl"))
+    assert yaml.safe_load((chatterbot_run / "run.yaml").read_text())["train"]["epochs"] == 3
+
+
+def test_predict_and_evaluate_a_trained_run(chatterbot_run, capsys, tmp_path):
+    labels = {e.label for e in load_chatterbot()}
+    results = predict(chatterbot_run, ["오늘 기분이 좋아", "what is an ai?"])
+    assert [r["text"] for r in results] == ["오늘 기분이 좋아", "what is an ai?"]
+    assert all(r["label"] in labels and 0 < r["probability"] <= 1 for r in results)
+    texts = tmp_path / "texts.txt"
+    texts.write_text("hello there\n\n안녕하세요\n", encoding="utf-8")
+    assert (
+        main(["predict", str(chatterbot_run), "--input", str(texts), "--output", str(tmp_path / "out.jsonl")])
+        == 0
+    )
+    lines = (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["text"] for line in lines] == ["hello there", "안녕하세요"]
+    report = evaluate(chatterbot_run)
+    saved = json.loads((chatterbot_run / "results.json").read_text())
+    assert report["test_accuracy"] == pytest.approx(saved["test_accuracy"])
+    assert main(["evaluate", str(chatterbot_run)]) == 0
+    assert "test_accuracy" in capsys.readouterr().out
+
+
+def test_a_table_dataset_with_its_own_labels(tmp_path):
+    rows = [(f"good great fine {i}", "pos") for i in range(40)] + [
+        (f"bad awful poor {i}", "neg") for i in range(40)
+    ]
+    write_table(tmp_path / "data.tsv", rows)
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({
+        "task": "classification",
+        "data": {"dataset": "table", "path": str(tmp_path / "data.tsv"), "tokenizer": "word"},
+        "model": {"rnn": {"cell": "gru", "hidden_size": 8}, "embedding_dim": 8, "pooling": "mean"},
+        "train": {"epochs": 15, "batch_size": 8, "lr": 0.02},
+    }))  # fmt: skip
+    result = fit(config, run_dir=tmp_path / "run", quiet=True)
+    assert result.results["test_accuracy"] == 1.0
+    assert [r["label"] for r in predict(tmp_path / "run", ["great", "awful"])] == ["pos", "neg"]
+
+
+def test_a_killed_run_resumes_to_the_same_result(tmp_path):
+    rows = [(f"{'x' * (i % 5 + 1)} {i % 3}", f"c{i % 3}") for i in range(60)]
+    write_table(tmp_path / "data.tsv", rows)
+    base = tmp_path / "run.yaml"
+    base.write_text(yaml.safe_dump({
+        "task": "classification",
+        "data": {"dataset": "table", "path": str(tmp_path / "data.tsv"), "tokenizer": "char"},
+        "model": {"rnn": {"cell": "lstm", "hidden_size": 8}, "embedding_dim": 8, "dropout": 0.2},
+        "train": {"epochs": 4, "batch_size": 8, "lr": 0.01, "device": "cpu", "restore_best": False},
+    }))  # fmt: skip
+    straight = fit(base, run_dir=tmp_path / "straight", quiet=True)
+    fit(
+        base, run_dir=tmp_path / "killed", quiet=True, overrides=["train.max_steps=9"]
+    )  # stops mid-epoch 2, as a kill would (restore_best is off: the final evaluation it adds changes nothing)
+    resumed = fit(
+        None, run_dir=tmp_path / "killed", resume_run=True, quiet=True, overrides=["train.max_steps=null"]
+    )
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert (a == b).all()
+    assert resumed.results["test_accuracy"] == straight.results["test_accuracy"]
+
+
+def test_config_errors_name_the_file_and_the_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: classification\ndata: {tokeniser: char}\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: data: unknown key 'tokeniser' in ClassificationData"):
+        fit(bad, run_dir=tmp_path / "run", quiet=True)
+    bad.write_text("task: classification\ntrain: {lr: fast}\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: TrainConfig.lr: expected float, got str 'fast'"):
+        load_run_config(bad)
+    bad.write_text("task: clasification\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: unknown task 'clasification' \(known: classification"):
+        load_run_config(bad)
+    bad.write_text("task: classification\nmodel: {vocab_size: 10}\n")
+    with pytest.raises(ConfigError, match=r"model: 'vocab_size' comes from the data"):
+        fit(bad, run_dir=tmp_path / "run2", quiet=True, overrides=["data.languages=[korean]"])
+    with pytest.raises(ConfigError, match=r"expected KEY=VALUE"):
+        load_run_config(bad, ["train.lr"])
+
+
+def test_cli_errors_and_help(tmp_path, capsys):
+    assert main(["predict", str(tmp_path)]) == 2
+    assert "give texts as arguments" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="not a run folder"):
+        main(["predict", str(tmp_path), "hello"])
+    with pytest.raises(FileNotFoundError, match="no such config file, nor an example config"):
+        main(["train", "no_such_config"])
+    for command in ("train", "evaluate", "predict", "data"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "examples:" in capsys.readouterr().out
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "chatterbot" in out and "nsmc" in out
+    assert main(["data", "describe", "sst2"]) == 0
+    assert "sha256" in capsys.readouterr().out.lower()
