@@ -36,6 +36,19 @@ from rnnkit.layers import (
 
 __version__ = "0.1.0"
 
+_LAZY = {"fit": "rnnkit.tasks.runner", "predict": "rnnkit.tasks.runner", "evaluate": "rnnkit.tasks.runner",
+         "load_run": "rnnkit.tasks.runner"}  # fmt: skip
+
+
+def __getattr__(name: str):
+    """``rnnkit.fit`` & co. import the data and training stack only when first used."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")
+
+
 __all__ = [
     "GRU",
     "LSTM",
@@ -62,4 +75,8 @@ __all__ = [
     "WeightDrop",
     "Zoneout",
     "__version__",
+    "evaluate",
+    "fit",
+    "load_run",
+    "predict",
 ]
