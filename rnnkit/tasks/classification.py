@@ -117,9 +117,7 @@ class ClassificationTask(Task):
         elif self.data.tokenizer in ("bpe", "unigram"):
             options.update(texts=texts, vocab_size=self.data.subword_vocab_size)
         self.tokenizer: Tokenizer = build_tokenizer(self.data.tokenizer, **options)
-        self.vocab = Vocab.build(
-            (self.tokenizer.tokenize(t) for t in texts), self.data.max_vocab, self.data.min_freq
-        )
+        self.vocab = Vocab.build((self.tokens(t) for t in texts), self.data.max_vocab, self.data.min_freq)
         self.labels = sorted({e.label for e in self.splits["train"]})
         self.save_state(run_dir)
 
@@ -128,11 +126,19 @@ class ClassificationTask(Task):
 
     def restore(self, state: dict[str, Any]) -> None:
         self.tokenizer = tokenizer_from_dict(state["tokenizer"])
+        self.__dict__.pop("_token_cache", None)  # tokens of another tokenizer
         self.vocab = Vocab.from_dict(state["vocab"])
         self.labels = list(state["labels"])
 
+    def tokens(self, text: str) -> list[str]:
+        """The tokens of ``text``, computed once per text (morpheme analysis is the slow part of a run)."""
+        cache = self.__dict__.setdefault("_token_cache", {})
+        if text not in cache:
+            cache[text] = self.tokenizer.tokenize(text)
+        return cache[text]
+
     def encode(self, text: str) -> list[int]:
-        ids = self.vocab.encode(self.tokenizer.tokenize(text))[: self.data.max_length]
+        ids = self.vocab.encode(self.tokens(text))[: self.data.max_length]
         return ids or [self.vocab.encode(["<unk>"])[0]]  # an empty text still has one step
 
     def _dataset(self, examples: list[TextExample]) -> list[tuple[list[int], int]]:
