@@ -4,6 +4,7 @@
 from rnnkit.tasks.base import TASKS, RunConfig, Task, load_run_config, register_task
 from rnnkit.tasks.classification import ClassificationData, ClassificationTask
 from rnnkit.tasks.runner import RunResult, evaluate, fit, load_run, predict
+from rnnkit.tasks.translation import TranslationData, TranslationTask
 
 __all__ = [
     "TASKS",
@@ -12,6 +13,8 @@ __all__ = [
     "RunConfig",
     "RunResult",
     "Task",
+    "TranslationData",
+    "TranslationTask",
     "evaluate",
     "fit",
     "load_run",
