@@ -3,6 +3,7 @@
 
 from rnnkit.tasks.base import TASKS, RunConfig, Task, load_run_config, register_task
 from rnnkit.tasks.classification import ClassificationData, ClassificationTask
+from rnnkit.tasks.forecasting import ForecastingData, ForecastingTask
 from rnnkit.tasks.runner import RunResult, evaluate, fit, load_run, predict
 from rnnkit.tasks.translation import TranslationData, TranslationTask
 
@@ -10,6 +11,8 @@ __all__ = [
     "TASKS",
     "ClassificationData",
     "ClassificationTask",
+    "ForecastingData",
+    "ForecastingTask",
     "RunConfig",
     "RunResult",
     "Task",
