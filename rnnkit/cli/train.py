@@ -66,10 +66,10 @@ def print_summary(results: dict, run_dir: Path) -> None:
     print(f"\ntrained {results['train']['steps']} steps in {results['train']['seconds']} s")
     for name, value in metrics.items():
         print(f"  {name:<16} {value:.4f}")
-    baseline = results.get("baseline")
-    if baseline:
+    baselines = results.get("baselines") or ([results["baseline"]] if results.get("baseline") else [])
+    for baseline in baselines.values() if isinstance(baselines, dict) else baselines:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in baseline.items() if isinstance(v, float))
-        print(f"  baseline: {baseline['name']}: {shown}")
+        print(f"  baseline: {baseline.get('name', '')}: {shown}")
     for sample in results.get("samples", [])[:5]:
         print("  " + json.dumps(sample, ensure_ascii=False))
     print(f'run saved in {run_dir}  (model: {results["model_dir"]}; try: rnnkit predict {run_dir} "...")')
