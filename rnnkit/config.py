@@ -99,7 +99,7 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected one of {list(args)}, got {value!r}")
         return value
     if dataclasses.is_dataclass(hint):
-        return from_dict(hint, value, where.split(": ")[0])
+        return from_dict(hint, value, where)  # errors keep the path: "run.yaml: data: Data.generation: ..."
     if origin in (tuple, list):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {type(value).__name__} {value!r}")

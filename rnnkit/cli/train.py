@@ -66,8 +66,8 @@ def print_summary(results: dict, run_dir: Path) -> None:
     print(f"\ntrained {results['train']['steps']} steps in {results['train']['seconds']} s")
     for name, value in metrics.items():
         print(f"  {name:<16} {value:.4f}")
-    baselines = results.get("baselines") or ([results["baseline"]] if results.get("baseline") else [])
-    for baseline in baselines.values() if isinstance(baselines, dict) else baselines:
+    baselines = results.get("baselines") or {k: v for k, v in results.items() if k.startswith("baseline")}
+    for baseline in baselines.values():
         shown = ", ".join(f"{k} {v:.4f}" for k, v in baseline.items() if isinstance(v, float))
         print(f"  baseline: {baseline.get('name', '')}: {shown}")
     for sample in results.get("samples", [])[:5]:

@@ -4,7 +4,9 @@
 from rnnkit.tasks.base import TASKS, RunConfig, Task, load_run_config, register_task
 from rnnkit.tasks.classification import ClassificationData, ClassificationTask
 from rnnkit.tasks.forecasting import ForecastingData, ForecastingTask
+from rnnkit.tasks.language_model import GenerationOptions, LanguageModelData, LanguageModelTask
 from rnnkit.tasks.runner import RunResult, evaluate, fit, load_run, predict
+from rnnkit.tasks.series_classification import SeriesClassificationData, SeriesClassificationTask
 from rnnkit.tasks.translation import TranslationData, TranslationTask
 
 __all__ = [
@@ -13,8 +15,13 @@ __all__ = [
     "ClassificationTask",
     "ForecastingData",
     "ForecastingTask",
+    "GenerationOptions",
+    "LanguageModelData",
+    "LanguageModelTask",
     "RunConfig",
     "RunResult",
+    "SeriesClassificationData",
+    "SeriesClassificationTask",
     "Task",
     "TranslationData",
     "TranslationTask",
