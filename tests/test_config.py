@@ -48,7 +48,10 @@ def test_ints_are_accepted_for_floats_but_not_bools_for_ints():
         ({"name": 3}, r"cfg.yaml: Outer.name: expected str, got int 3"),
         ({"name": "x", "kind": "c"}, r"Outer.kind: expected one of \['a', 'b'\], got 'c'"),
         ({"name": "x", "sizes": "12"}, r"Outer.sizes: expected a list, got str"),
-        ({"name": "x", "inner": {"size": 1, "extra": 2}}, r"cfg.yaml: Outer.inner: unknown key 'extra' in Inner"),
+        (
+            {"name": "x", "inner": {"size": 1, "extra": 2}},
+            r"cfg.yaml: Outer.inner: unknown key 'extra' in Inner",
+        ),
         ([1, 2], r"cfg.yaml: expected a mapping for Outer, got list"),
     ],
 )

@@ -7,6 +7,7 @@ from rnnkit.tasks.forecasting import ForecastingData, ForecastingTask
 from rnnkit.tasks.language_model import GenerationOptions, LanguageModelData, LanguageModelTask
 from rnnkit.tasks.runner import RunResult, evaluate, fit, load_run, predict
 from rnnkit.tasks.series_classification import SeriesClassificationData, SeriesClassificationTask
+from rnnkit.tasks.tagging import TaggingData, TaggingTask
 from rnnkit.tasks.translation import TranslationData, TranslationTask
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "RunResult",
     "SeriesClassificationData",
     "SeriesClassificationTask",
+    "TaggingData",
+    "TaggingTask",
     "Task",
     "TranslationData",
     "TranslationTask",

@@ -203,7 +203,9 @@ def test_config_unknown_key_names_file_and_key(tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"bad.json: unknown key 'num_label' in TaggerConfig"):
         load_config(TaggerConfig, path)
     path.write_text(json.dumps({"num_tags": 3, "vocab_size": 10, "rnn": {"hiden_size": 3}}))
-    with pytest.raises(ConfigError, match=r"bad.json: unknown key 'hiden_size' in RNNConfig"):
+    with pytest.raises(
+        ConfigError, match=r"bad.json: TaggerConfig.rnn: unknown key 'hiden_size' in RNNConfig"
+    ):
         load_config(TaggerConfig, path)
 
 

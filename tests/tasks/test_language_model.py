@@ -213,7 +213,10 @@ def test_config_errors_name_the_file_and_the_key(tmp_path):
     bad = tmp_path / "bad.yaml"
     cases = [
         ("data: {bpt: 32}", r"bad.yaml: data: unknown key 'bpt' in LanguageModelData"),
-        ("data: {generation: {temprature: 1}}", r"bad.yaml: unknown key 'temprature' in GenerationOptions"),
+        (
+            "data: {generation: {temprature: 1}}",
+            r"bad.yaml: data: LanguageModelData.generation: unknown key 'temprature' in GenerationOptions",
+        ),
         ("data: {dataset: text}", r"bad.yaml: data: LanguageModelData: dataset='text' needs path="),
         ("data: {val_fraction: 0.6, test_fraction: 0.5}", r"val_fraction \+ test_fraction must be < 1"),
         ("data: {chunks: strided, chunks_per_epoch: 9}", r"chunks_per_epoch applies to chunks='random'"),
@@ -229,7 +232,10 @@ def test_config_errors_name_the_file_and_the_key(tmp_path):
         ("{vocab_size: 10}", r"bad.yaml: model: 'vocab_size' comes from the vocabulary; remove it"),
         ("{num_classes: 3}", r"model: 'num_classes': a language model of plain text is unconditioned"),
         ("{rnn: {cell: lstm, bidirectional: true}}", r"bad.yaml: model: GeneratorConfig.rnn.bidirectional"),
-        ("{rnn: {hiden_size: 8}}", r"bad.yaml: unknown key 'hiden_size' in RNNConfig"),
+        (
+            "{rnn: {hiden_size: 8}}",
+            r"bad.yaml: model: GeneratorConfig.rnn: unknown key 'hiden_size' in RNNConfig",
+        ),
     ]:
         bad.write_text(f"task: language_model\ndata: {{dataset: text, path: {text}}}\nmodel: {model}\n")
         with pytest.raises(ConfigError, match=message):
