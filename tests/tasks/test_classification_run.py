@@ -113,7 +113,9 @@ def test_config_errors_name_the_file_and_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"bad.yaml: data: unknown key 'tokeniser' in ClassificationData"):
         fit(bad, run_dir=tmp_path / "run", quiet=True)
     bad.write_text("task: classification\ntrain: {lr: fast}\n")
-    with pytest.raises(ConfigError, match=r"bad.yaml: RunConfig.train: TrainConfig.lr: expected float, got str 'fast'"):
+    with pytest.raises(
+        ConfigError, match=r"bad.yaml: RunConfig.train: TrainConfig.lr: expected float, got str 'fast'"
+    ):
         load_run_config(bad)
     bad.write_text("task: clasification\n")
     with pytest.raises(ConfigError, match=r"bad.yaml: unknown task 'clasification' \(known: classification"):
