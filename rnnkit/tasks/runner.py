@@ -72,7 +72,12 @@ def fit(
     where = str(config) if not isinstance(config, RunConfig) else "config"
     if not isinstance(config, RunConfig):
         config = load_run_config(config, overrides)
-    run_dir = Path(run_dir) if run_dir is not None else Path("runs") / (config.name or config.task)
+    run_dir = Path(run_dir) if run_dir is not None else new_run_dir(config.name or config.task)
+    if not resume_run and (run_dir / RUN_CONFIG).exists():
+        raise FileExistsError(
+            f"{run_dir} already holds a run; resume it with `rnnkit train --resume {run_dir}` "
+            "or choose another folder with --output"
+        )
     task = _task(config, where)
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config.train.seed)
@@ -83,7 +88,8 @@ def fit(
         task.prepare(run_dir)
     model = task.build_model()
     train_loader, val_loader, _ = task.loaders()
-    every = max(1, len(train_loader)) if hasattr(train_loader, "__len__") else 100
+    # a checkpoint every epoch, or every 200 steps when epochs are long: a kill loses little
+    every = min(max(1, len(train_loader)), 200) if hasattr(train_loader, "__len__") else 200
     callbacks = [JsonlLogger(run_dir / LOG), CheckpointCallback(run_dir, every_steps=every, keep_last=2)]
     if not quiet:
         callbacks.insert(0, ProgressBar())
@@ -106,6 +112,24 @@ def fit(
     _plot_curves(run_dir)
     atomic_write_text(run_dir / RESULTS, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return RunResult(run_dir, trainer.model, task, results)
+
+
+def new_run_dir(name: str, root: str | os.PathLike = "runs") -> Path:
+    """``runs/NAME``, or ``runs/NAME-2``, ``-3``... when it is taken: a new run never overwrites an old one.
+
+    Example:
+        >>> import tempfile; root = Path(tempfile.mkdtemp())
+        >>> new_run_dir("bot", root).name
+        'bot'
+        >>> (root / "bot").mkdir(); new_run_dir("bot", root).name
+        'bot-2'
+    """
+    root = Path(root)
+    candidate, k = root / name, 1
+    while candidate.exists():
+        k += 1
+        candidate = root / f"{name}-{k}"
+    return candidate
 
 
 def _plot_curves(run_dir: Path) -> None:

@@ -143,3 +143,8 @@ def test_cli_errors_and_help(tmp_path, capsys):
     assert "chatterbot" in out and "nsmc" in out
     assert main(["data", "describe", "sst2"]) == 0
     assert "sha256" in capsys.readouterr().out.lower()
+
+
+def test_a_finished_run_is_never_overwritten(chatterbot_run):
+    with pytest.raises(FileExistsError, match="already holds a run; resume it with"):
+        fit(chatterbot_run / "run.yaml", run_dir=chatterbot_run, quiet=True)
