@@ -73,7 +73,7 @@ def fit(
     if not isinstance(config, RunConfig):
         config = load_run_config(config, overrides)
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(config.name or config.task)
-    if not resume_run and (run_dir / RUN_CONFIG).exists():
+    if not resume_run and (latest_checkpoint(run_dir) is not None or (run_dir / RESULTS).exists()):
         raise FileExistsError(
             f"{run_dir} already holds a run; resume it with `rnnkit train --resume {run_dir}` "
             "or choose another folder with --output"
