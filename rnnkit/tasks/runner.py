@@ -66,7 +66,7 @@ def fit(
         if run_dir is None:
             raise ValueError("resume needs the run folder")
         run_dir = Path(run_dir)
-        config = load_run_config(run_dir / RUN_CONFIG, overrides)
+        config = run_dir / RUN_CONFIG
         if latest_checkpoint(run_dir) is None:
             raise FileNotFoundError(f"{run_dir}: no checkpoint to resume from (checkpoints/ is empty)")
     where = str(config) if not isinstance(config, RunConfig) else "config"
@@ -81,10 +81,10 @@ def fit(
     task = _task(config, where)
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config.train.seed)
+    save_config(config, run_dir / RUN_CONFIG)  # as run now, overrides included (a resume may change some)
     if resume_run:
         task.load_state(run_dir)
     else:
-        save_config(config, run_dir / RUN_CONFIG)
         task.prepare(run_dir)
     model = task.build_model()
     train_loader, val_loader, _ = task.loaders()
