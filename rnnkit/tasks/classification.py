@@ -98,6 +98,22 @@ def load_splits(data: ClassificationData) -> dict[str, list[TextExample]]:
     return {"train": train, "val": val or [], "test": test}
 
 
+def classify_batches(
+    model: nn.Module, loader: Any, device: torch.device
+) -> tuple[list[int], list[int], float]:
+    """(true classes, predicted classes, mean cross-entropy) of a classifier over ``collate_classification``
+    batches; shared by the text and the series classification tasks."""
+    truth, guess, loss_sum, count = [], [], 0.0, 0
+    for batch in loader:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        logits = model(batch["inputs"], batch["lengths"])
+        loss_sum += masked_cross_entropy(logits, batch["targets"]).item() * len(logits)
+        count += len(logits)
+        truth += batch["targets"].tolist()
+        guess += logits.argmax(-1).tolist()
+    return truth, guess, loss_sum / max(count, 1)
+
+
 @register_task
 class ClassificationTask(Task):
     """Many-to-one: a label per text. The model section is a :class:`ClassifierConfig` without
@@ -192,22 +208,14 @@ class ClassificationTask(Task):
         return masked_cross_entropy(model(batch["inputs"], batch["lengths"]), batch["targets"])
 
     def _predictions(self, model: nn.Module, loader: Any) -> tuple[list[int], list[int], float]:
-        truth, guess, loss_sum, count = [], [], 0.0, 0
-        for batch in loader:
-            batch = {k: v.to(self.device) for k, v in batch.items()}
-            logits = model(batch["inputs"], batch["lengths"])
-            loss_sum += masked_cross_entropy(logits, batch["targets"]).item() * len(logits)
-            count += len(logits)
-            truth += batch["targets"].tolist()
-            guess += logits.argmax(-1).tolist()
-        return truth, guess, loss_sum / max(count, 1)
+        return classify_batches(model, loader, self.device)
 
     def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
         truth, guess, loss = self._predictions(model, loader)
         return {
             "val_loss": loss,
             "val_accuracy": accuracy(truth, guess),
-            "val_macro_f1": macro_f1(truth, guess),
+            "val_macro_f1": macro_f1(truth, guess, labels=list(range(len(self.labels)))),
         }
 
     def report(self, model: nn.Module, run_dir: Path) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from rnnkit.data.records import SeriesExample, split_stratified
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.models.scaling import SeriesScaler
 from rnnkit.tasks.base import Task, register_task
+from rnnkit.tasks.classification import classify_batches
 from rnnkit.training.losses import masked_cross_entropy
 from rnnkit.training.metrics import accuracy, classification_report, confusion_matrix, macro_f1
 
@@ -395,15 +396,7 @@ class SeriesClassificationTask(Task):
         return masked_cross_entropy(model(batch["inputs"], batch["lengths"]), batch["targets"])
 
     def _predictions(self, model: nn.Module, loader: Any) -> tuple[list[int], list[int], float]:
-        truth, guess, loss_sum, count = [], [], 0.0, 0
-        for batch in loader:
-            batch = {k: v.to(self.device) for k, v in batch.items()}
-            logits = model(batch["inputs"], batch["lengths"])
-            loss_sum += masked_cross_entropy(logits, batch["targets"]).item() * len(logits)
-            count += len(logits)
-            truth += batch["targets"].tolist()
-            guess += logits.argmax(-1).tolist()
-        return truth, guess, loss_sum / max(count, 1)
+        return classify_batches(model, loader, self.device)
 
     def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
         truth, guess, loss = self._predictions(model, loader)
