@@ -114,8 +114,30 @@ def classify_batches(
     return truth, guess, loss_sum / max(count, 1)
 
 
+class ClassifierMethods:
+    """Training and evaluating a :class:`SequenceClassifier` on ``collate_classification`` batches: what the
+    text and the series classification tasks share once their ``model_config()`` is known."""
+
+    def build_model(self) -> nn.Module:
+        return SequenceClassifier(self.model_config())
+
+    def compute_loss(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
+        return masked_cross_entropy(model(batch["inputs"], batch["lengths"]), batch["targets"])
+
+    def _predictions(self, model: nn.Module, loader: Any) -> tuple[list[int], list[int], float]:
+        return classify_batches(model, loader, self.device)
+
+    def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
+        truth, guess, loss = self._predictions(model, loader)
+        return {
+            "val_loss": loss,
+            "val_accuracy": accuracy(truth, guess),
+            "val_macro_f1": macro_f1(truth, guess, labels=list(range(len(self.labels)))),
+        }
+
+
 @register_task
-class ClassificationTask(Task):
+class ClassificationTask(ClassifierMethods, Task):
     """Many-to-one: a label per text. The model section is a :class:`ClassifierConfig` without
     ``vocab_size``/``num_classes`` (taken from the data), or ``preset: conv_lstm`` with the keyword
     arguments of :meth:`ClassifierConfig.conv_lstm` (the Embedding-Conv1D-MaxPool1D-LSTM classic)."""
@@ -200,23 +222,6 @@ class ClassificationTask(Task):
         if "preset" in self.model_options:
             raise ConfigError(f"{where}: unknown preset {self.model_options['preset']!r} (known: conv_lstm)")
         return from_dict(ClassifierConfig, {**options, **sizes}, where)
-
-    def build_model(self) -> nn.Module:
-        return SequenceClassifier(self.model_config())
-
-    def compute_loss(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
-        return masked_cross_entropy(model(batch["inputs"], batch["lengths"]), batch["targets"])
-
-    def _predictions(self, model: nn.Module, loader: Any) -> tuple[list[int], list[int], float]:
-        return classify_batches(model, loader, self.device)
-
-    def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
-        truth, guess, loss = self._predictions(model, loader)
-        return {
-            "val_loss": loss,
-            "val_accuracy": accuracy(truth, guess),
-            "val_macro_f1": macro_f1(truth, guess, labels=list(range(len(self.labels)))),
-        }
 
     def report(self, model: nn.Module, run_dir: Path) -> dict[str, Any]:
         _, _, test_loader = self.loaders()

@@ -38,11 +38,10 @@ from torch.utils.data import DataLoader
 from rnnkit.config import ConfigError, from_dict
 from rnnkit.data.batching import BucketBatchSampler, collate_classification, pad_batch
 from rnnkit.data.records import SeriesExample, split_stratified
-from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.models.classifier import ClassifierConfig
 from rnnkit.models.scaling import SeriesScaler
 from rnnkit.tasks.base import Task, register_task
-from rnnkit.tasks.classification import classify_batches
-from rnnkit.training.losses import masked_cross_entropy
+from rnnkit.tasks.classification import ClassifierMethods
 from rnnkit.training.metrics import accuracy, classification_report, confusion_matrix, macro_f1
 
 
@@ -310,7 +309,7 @@ def nearest_neighbour(train: np.ndarray, test: np.ndarray, chunk: int = 1024) ->
 
 
 @register_task
-class SeriesClassificationTask(Task):
+class SeriesClassificationTask(ClassifierMethods, Task):
     """Many-to-one on feature vectors: a label per (multivariate, variable-length) series. The model section
     is a :class:`ClassifierConfig` without ``input_size``/``num_classes`` (the number of dimensions and of
     TRAIN labels) and without the token-input fields."""
@@ -388,21 +387,6 @@ class SeriesClassificationTask(Task):
             raise ConfigError(f"{where}: 'vocab_size' does not apply: series are feature input; remove it")
         sizes = {"input_size": self.num_features, "num_classes": len(self.labels)}
         return from_dict(ClassifierConfig, {**options, **sizes}, where)
-
-    def build_model(self) -> nn.Module:
-        return SequenceClassifier(self.model_config())
-
-    def compute_loss(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
-        return masked_cross_entropy(model(batch["inputs"], batch["lengths"]), batch["targets"])
-
-    def _predictions(self, model: nn.Module, loader: Any) -> tuple[list[int], list[int], float]:
-        return classify_batches(model, loader, self.device)
-
-    def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
-        truth, guess, loss = self._predictions(model, loader)
-        names = list(range(len(self.labels)))
-        return {"val_loss": loss, "val_accuracy": accuracy(truth, guess),
-                "val_macro_f1": macro_f1(truth, guess, labels=names)}  # fmt: skip
 
     # ----- report -------------------------------------------------------------------------------------
     def baselines(self) -> dict[str, dict[str, Any]]:
