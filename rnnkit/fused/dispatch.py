@@ -63,3 +63,30 @@ def choose_path(impl: str, blockers: list[str], record: bool = False) -> str:
     if impl == "auto":
         return "reference" if blockers else "native"
     return impl
+
+
+LOOP_IMPLS = ("auto", "reference", "fused")
+
+
+def choose_loop(impl: str, blockers: list[str]) -> str:
+    """How a single :class:`rnnkit.layers.unroll.Recurrent` runs: "fused" (rnnkit's C++ kernel) or
+    "reference" (the step-by-step loop over the cell). ``blockers``: why the kernel cannot run it.
+
+    Raises:
+        ValueError: unknown ``impl``, or ``impl="fused"`` where the kernel cannot run.
+
+    Example:
+        >>> choose_loop("auto", [])
+        'fused'
+        >>> choose_loop("auto", ["MyCell has no fused kernel"])
+        'reference'
+    """
+    if impl not in LOOP_IMPLS:
+        raise ValueError(f"impl must be one of {LOOP_IMPLS}, got {impl!r}")
+    if impl == "fused" and blockers:
+        raise ValueError(
+            "impl='fused' cannot run this layer: " + "; ".join(blockers) + ". Use impl='auto' or 'reference'."
+        )
+    if impl == "auto":
+        return "reference" if blockers else "fused"
+    return impl

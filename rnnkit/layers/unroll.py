@@ -8,6 +8,9 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.cells.base import RecurrentCell, State, hidden_of, map_state
+from rnnkit.fused.dispatch import choose_loop
+from rnnkit.fused.plan import plan_or_blockers, runtime_blockers
+from rnnkit.fused.sequence import run_fused
 from rnnkit.layers.masking import check_lengths, lengths_to_mask, reverse_padded
 
 Internals = dict[str, Tensor]
@@ -93,6 +96,11 @@ class Recurrent(SequenceLayer):
         batch_first: input and output as ``(B, T, ...)``.
         learn_initial_state: learn the initial state (one vector per state field, shared by the batch)
             instead of starting from zeros.
+        impl: ``"auto"`` runs rnnkit's fused C++ kernel when it computes this cell (plain, layer-norm,
+            peephole LSTM; GRU; RNN; with any of the regularisers) and the step-by-step loop otherwise;
+            ``"fused"`` insists on the kernel (an error says why it cannot); ``"reference"`` always loops.
+        recompute: keep only the states in training and recompute the gates in backward (one more GEMM
+            per step; about 3x less activation memory for an LSTM). Fused path only.
 
     Shape: ``input (T, B, I)``, state as the cell's (``h`` or ``LSTMState(h, c)``), ``lengths (B,)``
     -> ``output (T, B, H_out)``, final state.
@@ -113,8 +121,12 @@ class Recurrent(SequenceLayer):
         reverse: bool = False,
         batch_first: bool = False,
         learn_initial_state: bool = False,
+        impl: str = "auto",
+        recompute: bool = False,
     ) -> None:
         super().__init__()
+        choose_loop(impl, [])  # validates the name early
+        self.impl, self.recompute = impl, recompute
         if not isinstance(cell, RecurrentCell):
             raise TypeError(f"Recurrent expects an rnnkit cell (RecurrentCell), got {type(cell).__name__}")
         self.cell, self.reverse, self.batch_first = cell, reverse, batch_first
@@ -158,9 +170,13 @@ class Recurrent(SequenceLayer):
         )  # (T, B, 1)
         xp = self.cell.project_input(x)  # (T, B, G): the input projection for all steps at once
         scan = getattr(self.cell, "scan", None)
+        plan = plan_or_blockers(self.cell)
+        blockers = plan if isinstance(plan, list) else runtime_blockers(xp)
         if scan is not None and not record:
             output, state = scan(xp, state, mask)
             internals = None
+        elif choose_loop(self.impl, blockers) == "fused":
+            output, state, internals = run_fused(plan, self.cell, xp, state, mask, record, self.recompute)
         else:
             output, state, internals = self._loop(xp, state, mask, record)
         if mask is not None:
@@ -205,4 +221,8 @@ class Recurrent(SequenceLayer):
             options.append("batch_first=True")
         if self.learn_initial_state:
             options.append("learn_initial_state=True")
+        if self.impl != "auto":
+            options.append(f"impl={self.impl!r}")
+        if self.recompute:
+            options.append("recompute=True")
         return ", ".join(options)

@@ -1,0 +1,118 @@
+// Shared helpers of rnnkit's fused CPU kernels: vectorisable activations, row-wise layer norm, and the
+// small accessors every kernel uses. Kept header-only so each family stays one readable .cpp file.
+#pragma once
+
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+namespace rnnkit {
+
+using at::Tensor;
+using OptTensor = std::optional<Tensor>;
+
+// exp for float without a library call, so loops over it vectorise (Cephes' expf: range reduction to
+// [-ln2/2, ln2/2], degree-6 polynomial, scale by 2^n through the exponent bits); max error ~2 ulp.
+inline float fast_exp(float x) {
+  x = std::fmin(std::fmax(x, -87.3f), 88.3f);
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  float r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float y = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return y * scale;
+}
+inline double fast_exp(double x) { return std::exp(x); }
+
+template <typename T>
+inline T sigmoid(T x) {
+  return T(1) / (T(1) + fast_exp(-x));
+}
+template <typename T>
+inline T tanh_(T x) {  // 2σ(2x) - 1: absolute error ~1e-7 in float
+  return T(2) / (T(1) + fast_exp(T(-2) * x)) - T(1);
+}
+template <typename T>
+inline T activate(T x, bool relu) {
+  return relu ? (x > T(0) ? x : T(0)) : tanh_(x);
+}
+
+template <typename T>
+inline T* ptr(const Tensor& t) {
+  return t.defined() ? t.data_ptr<T>() : nullptr;
+}
+template <typename T>
+inline T* ptr(const OptTensor& t) {
+  return t.has_value() && t->defined() ? t->data_ptr<T>() : nullptr;
+}
+
+// Row-wise layer norm of x (n features, `groups` equal blocks) without gain: writes x_hat, returns
+// nothing; rstd receives one 1/sqrt(var + eps) per group.
+template <typename T>
+inline void normalise_row(const T* x, T* x_hat, T* rstd, int64_t n, int64_t groups, double eps) {
+  const int64_t size = n / groups;
+  for (int64_t g = 0; g < groups; ++g) {
+    const T* xg = x + g * size;
+    T* yg = x_hat + g * size;
+    double mean = 0, sq = 0;
+    for (int64_t k = 0; k < size; ++k) mean += xg[k];
+    mean /= size;
+    for (int64_t k = 0; k < size; ++k) {
+      const double d = xg[k] - mean;
+      sq += d * d;
+    }
+    const T r = T(1.0 / std::sqrt(sq / size + eps));
+    const T m = T(mean);
+    for (int64_t k = 0; k < size; ++k) yg[k] = (xg[k] - m) * r;
+    rstd[g] = r;
+  }
+}
+
+// Backward of y = x_hat * gain (per group): given dy, x_hat, rstd, writes dx (may alias dy).
+template <typename T>
+inline void normalise_row_backward(const T* dy, const T* x_hat, const T* gain, const T* rstd, T* dx,
+                                   int64_t n, int64_t groups) {
+  const int64_t size = n / groups;
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t o = g * size;
+    double mean_dxh = 0, mean_dxh_xh = 0;
+    for (int64_t k = 0; k < size; ++k) {
+      const double dxh = double(dy[o + k]) * gain[o + k];
+      mean_dxh += dxh;
+      mean_dxh_xh += dxh * x_hat[o + k];
+    }
+    mean_dxh /= size;
+    mean_dxh_xh /= size;
+    const T r = rstd[g];
+    const T a = T(mean_dxh), b = T(mean_dxh_xh);
+    for (int64_t k = 0; k < size; ++k) {
+      const T dxh = dy[o + k] * gain[o + k];
+      dx[o + k] = r * (dxh - a - x_hat[o + k] * b);
+    }
+  }
+}
+
+// Rows [0, rows) split across torch's intra-op threads, in chunks of at least `min_elements` values.
+template <typename F>
+inline void for_rows(int64_t rows, int64_t row_elements, const F& body) {
+  const int64_t min_elements = 16384;
+  const int64_t grain = std::max<int64_t>(1, min_elements / std::max<int64_t>(1, row_elements));
+  at::parallel_for(0, rows, grain, body);
+}
+
+inline Tensor opt_or_undefined(const OptTensor& t) { return t.has_value() ? *t : Tensor(); }
+
+}  // namespace rnnkit

@@ -1,0 +1,349 @@
+// Fused LSTM over a whole sequence, forward and backward through time (rnnkit/fused/sequence.py drives it).
+//
+//   gates_t = xp_t + W_hh (h_{t-1} ⊙ m)            xp: the hoisted input projection (+ b_hh unless LN)
+//            (layer norm: xp_t + LN(W_hh (h_{t-1} ⊙ m); α_h) + b_hh)
+//   i = σ(gates_i + w_ci ⊙ c_{t-1})   f = σ(gates_f + w_cf ⊙ c_{t-1})   g = tanh(gates_g)
+//   c̃ = f ⊙ c_{t-1} + i ⊙ g           o = σ(gates_o + w_co ⊙ c̃)          (w_c* = 0 without peepholes)
+//   h̃ = o ⊙ tanh(c̃)                   (layer norm: o ⊙ tanh(LN(c̃; α_c, β_c)))
+//   h_t = h̃ + k^h_t ⊙ (h_{t-1} - h̃)    c_t = c̃ + k^c_t ⊙ (c_{t-1} - c̃)
+//
+// k ("keep") carries both zoneout and sequence lengths: 1 past a sequence's end (the state stays put),
+// the zoneout draw in training, p in evaluation, 0 otherwise. One GEMM per step forward, one backward;
+// the weight gradients are single GEMMs over all steps after the loop.
+#include "common.h"
+
+namespace rnnkit {
+namespace {
+
+template <typename T>
+struct LstmStep {
+  int64_t B, H;
+  const T *wci, *wcf, *wco;          // peepholes (zeros when absent)
+  const T *ln_gain, *ln_bias;        // LN of W_hh h: gain (4H), b_hh added after it
+  const T *lnc_gain, *lnc_bias;      // LN of c̃
+  double eps;
+
+  // One step for rows [b0, b1). `pre` holds xp_t + W_hh h (no LN) or xp_t (LN; `hh` holds W_hh h) and
+  // receives the activations i, f, g, o.
+  void operator()(int64_t b0, int64_t b1, T* pre, const T* hh, T* hh_hat, T* rstd_hh, const T* h_prev,
+                  const T* c_prev, T* c_new, T* c_hat, T* rstd_c, T* tc, T* h_out, T* c_out, const T* kh,
+                  int64_t kh_row, int64_t kh_stride, const T* kc, int64_t kc_row, int64_t kc_stride) const {
+    const int64_t G = 4 * H;
+    for (int64_t b = b0; b < b1; ++b) {
+      T* g = pre + b * G;
+      const T* cp = c_prev + b * H;
+      const T* hp = h_prev + b * H;
+      T* cn = c_new + b * H;
+      if (ln_gain) {
+        T* xh = hh_hat + b * G;
+        normalise_row(hh + b * G, xh, rstd_hh + b, G, 1, eps);
+        for (int64_t k = 0; k < G; ++k) g[k] += xh[k] * ln_gain[k] + ln_bias[k];
+      }
+      for (int64_t k = 0; k < H; ++k) {
+        const T i = sigmoid(g[k] + wci[k] * cp[k]);
+        const T f = sigmoid(g[H + k] + wcf[k] * cp[k]);
+        const T gg = tanh_(g[2 * H + k]);
+        g[k] = i;
+        g[H + k] = f;
+        g[2 * H + k] = gg;
+        cn[k] = f * cp[k] + i * gg;
+      }
+      const T* cell = cn;
+      if (lnc_gain) {
+        T* ch = c_hat + b * H;
+        normalise_row(cn, ch, rstd_c + b, H, 1, eps);  // x_hat, kept for backward
+        cell = ch;
+      }
+      T* t_row = tc + b * H;
+      T* ho = h_out + b * H;
+      T* co = c_out + b * H;
+      const T* khr = kh + b * kh_row;
+      const T* kcr = kc + b * kc_row;
+      for (int64_t k = 0; k < H; ++k) {
+        const T o = sigmoid(g[3 * H + k] + wco[k] * cn[k]);
+        g[3 * H + k] = o;
+        const T x = lnc_gain ? cell[k] * lnc_gain[k] + lnc_bias[k] : cell[k];
+        const T t = tanh_(x);
+        t_row[k] = t;
+        const T hn = o * t;
+        const T a = khr[k * kh_stride], c = kcr[k * kc_stride];
+        ho[k] = hn + a * (hp[k] - hn);
+        co[k] = cn[k] + c * (cp[k] - cn[k]);
+      }
+    }
+  }
+};
+
+}  // namespace
+
+// Returns {hs (T+1,B,H) with hs[0] = h0, cs (T+1,B,H), gates (T,B,4H), tc (T,B,H), c_new (T,B,H),
+//          hh_hat (T,B,4H), rstd_hh (T,B), c_hat (T,B,H), rstd_c (T,B)}; unneeded ones are undefined.
+std::vector<Tensor> lstm_forward(const Tensor& xp, const Tensor& h0, const Tensor& c0, const Tensor& w_hh,
+                                 const OptTensor& h_mask, const OptTensor& keep_h, const OptTensor& keep_c,
+                                 const OptTensor& peephole, const OptTensor& ln_gain, const OptTensor& ln_bias,
+                                 const OptTensor& lnc_gain, const OptTensor& lnc_bias, double eps,
+                                 bool save, bool save_gates) {
+  const int64_t T = xp.size(0), B = xp.size(1), G = xp.size(2), H = G / 4;
+  const bool ln = ln_gain.has_value();
+  const bool lnc = lnc_gain.has_value();
+  auto opts = xp.options();
+  Tensor hs = at::empty({T + 1, B, H}, opts), cs = at::empty({T + 1, B, H}, opts);
+  hs[0].copy_(h0);
+  cs[0].copy_(c0);
+  const bool keep_gates = save && save_gates;
+  Tensor gates = keep_gates ? at::empty({T, B, G}, opts) : at::empty({1, B, G}, opts);
+  Tensor tc = keep_gates ? at::empty({T, B, H}, opts) : at::empty({1, B, H}, opts);
+  const bool separate_cnew = keep_c.has_value();
+  Tensor c_new = separate_cnew && keep_gates ? at::empty({T, B, H}, opts) : at::empty({1, B, H}, opts);
+  Tensor hh = at::empty({B, G}, opts);
+  Tensor hh_hat = ln ? at::empty({keep_gates ? T : 1, B, G}, opts) : Tensor();
+  Tensor rstd_hh = ln ? at::empty({keep_gates ? T : 1, B}, opts) : Tensor();
+  Tensor c_hat = lnc ? at::empty({keep_gates ? T : 1, B, H}, opts) : Tensor();
+  Tensor rstd_c = lnc ? at::empty({keep_gates ? T : 1, B}, opts) : Tensor();
+  Tensor hm = h_mask.has_value() ? at::empty({B, H}, opts) : Tensor();
+  Tensor zeros = at::zeros({H}, opts);
+  Tensor w_t = w_hh.t();
+
+  AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "lstm_forward", [&] {
+    using T_ = scalar_t;
+    const T_* z = zeros.data_ptr<T_>();
+    const T_* peep = ptr<T_>(peephole);
+    LstmStep<T_> step{B, H, peep ? peep : z, peep ? peep + H : z, peep ? peep + 2 * H : z,
+                      ptr<T_>(ln_gain), ptr<T_>(ln_bias), ptr<T_>(lnc_gain), ptr<T_>(lnc_bias), eps};
+    const int64_t khs = keep_h.has_value() ? (keep_h->size(2) == 1 ? 0 : 1) : 0;
+    const int64_t kcs = keep_c.has_value() ? (keep_c->size(2) == 1 ? 0 : 1) : 0;
+    const int64_t khr_ = keep_h.has_value() ? keep_h->size(2) : 0;
+    const int64_t kcr_ = keep_c.has_value() ? keep_c->size(2) : 0;
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t s = keep_gates ? t : 0;
+      Tensor g_t = gates[s];
+      Tensor h_prev = hs[t];
+      Tensor rec_in = h_prev;
+      if (hm.defined()) {
+        at::mul_out(hm, h_prev, *h_mask);
+        rec_in = hm;
+      }
+      if (ln) {
+        g_t.copy_(xp[t]);
+        at::mm_out(hh, rec_in, w_t);
+      } else {
+        at::addmm_out(g_t, xp[t], rec_in, w_t);
+      }
+      T_* g_ptr = g_t.data_ptr<T_>();
+      const T_* hh_ptr = hh.data_ptr<T_>();
+      T_* hh_hat_ptr = ln ? hh_hat[s].data_ptr<T_>() : nullptr;
+      T_* rstd_hh_ptr = ln ? rstd_hh[s].data_ptr<T_>() : nullptr;
+      T_* c_new_ptr = separate_cnew ? c_new[keep_gates ? t : 0].data_ptr<T_>() : cs[t + 1].data_ptr<T_>();
+      T_* c_hat_ptr = lnc ? c_hat[s].data_ptr<T_>() : nullptr;
+      T_* rstd_c_ptr = lnc ? rstd_c[s].data_ptr<T_>() : nullptr;
+      T_* tc_ptr = tc[s].data_ptr<T_>();
+      const T_* hp = h_prev.data_ptr<T_>();
+      const T_* cp = cs[t].data_ptr<T_>();
+      T_* ho = hs[t + 1].data_ptr<T_>();
+      T_* co = cs[t + 1].data_ptr<T_>();
+      const T_* kh = keep_h.has_value() ? (*keep_h)[t].data_ptr<T_>() : z;
+      const T_* kc = keep_c.has_value() ? (*keep_c)[t].data_ptr<T_>() : z;
+      for_rows(B, G, [&](int64_t b0, int64_t b1) {
+        step(b0, b1, g_ptr, hh_ptr, hh_hat_ptr, rstd_hh_ptr, hp, cp, c_new_ptr, c_hat_ptr, rstd_c_ptr,
+             tc_ptr, ho, co, kh, khr_, khs, kc, kcr_, kcs);
+      });
+    }
+  });
+  if (!keep_gates) {
+    gates = Tensor();
+    tc = Tensor();
+    c_new = Tensor();
+    hh_hat = Tensor();
+    rstd_hh = Tensor();
+    c_hat = Tensor();
+    rstd_c = Tensor();
+  } else if (!separate_cnew) {
+    c_new = Tensor();
+  }
+  return {hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c};
+}
+
+// Backward through time. grad_out (T,B,H), grad_h (B,H), grad_c (B,H). When `gates` is undefined the
+// forward kept only hs and cs (recompute mode): each step's gates are recomputed from them.
+// Returns {d_xp (T,B,4H), d_h0, d_c0, d_w_hh, d_peephole (3,H), d_ln_gain, d_ln_bias, d_lnc_gain,
+//          d_lnc_bias}; undefined where the input was absent.
+std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, const Tensor& grad_c,
+                                  const Tensor& xp, const Tensor& w_hh, const Tensor& hs, const Tensor& cs,
+                                  const Tensor& gates_saved, const Tensor& tc_saved, const Tensor& c_new_saved,
+                                  const Tensor& hh_hat_saved, const Tensor& rstd_hh_saved,
+                                  const Tensor& c_hat_saved, const Tensor& rstd_c_saved,
+                                  const OptTensor& h_mask, const OptTensor& keep_h, const OptTensor& keep_c,
+                                  const OptTensor& peephole, const OptTensor& ln_gain, const OptTensor& ln_bias,
+                                  const OptTensor& lnc_gain, const OptTensor& lnc_bias, double eps) {
+  const int64_t T = xp.size(0), B = xp.size(1), G = xp.size(2), H = G / 4;
+  const bool ln = ln_gain.has_value(), lnc = lnc_gain.has_value();
+  const bool recompute = !gates_saved.defined() || gates_saved.numel() == 0;
+  const bool separate_cnew = keep_c.has_value();
+  auto opts = xp.options();
+  Tensor d_xp = at::empty({T, B, G}, opts);
+  Tensor d_hh = ln ? at::empty({T, B, G}, opts) : d_xp;
+  Tensor d_lnc = lnc ? at::empty({T, B, H}, opts) : Tensor();
+  Tensor dh = grad_h.clone(), dc = grad_c.clone();
+  Tensor dh_prev = at::empty({B, H}, opts), dc_prev = at::empty({B, H}, opts);
+  Tensor scratch_dt = at::empty({B, H}, opts), scratch_dcn = at::empty({B, H}, opts);
+  Tensor zeros = at::zeros({H}, opts);
+  // recompute buffers (one step)
+  Tensor gates_r, tc_r, c_new_r, hh_hat_r, rstd_hh_r, c_hat_r, rstd_c_r, hh_r, h_junk, c_junk, hm_r;
+  // what backward needs from the forward of step t, recomputed or saved
+  Tensor hh_hat_all = ln ? (recompute ? at::empty({T, B, G}, opts) : hh_hat_saved) : Tensor();
+  Tensor c_hat_all = lnc ? (recompute ? at::empty({T, B, H}, opts) : c_hat_saved) : Tensor();
+  Tensor c_new_all = separate_cnew ? (recompute ? at::empty({T, B, H}, opts) : c_new_saved) : Tensor();
+  if (recompute) {
+    gates_r = at::empty({B, G}, opts);
+    tc_r = at::empty({B, H}, opts);
+    rstd_hh_r = at::empty({B}, opts);
+    rstd_c_r = at::empty({B}, opts);
+    hh_r = at::empty({B, G}, opts);
+    h_junk = at::empty({B, H}, opts);
+    c_junk = at::empty({B, H}, opts);
+    hm_r = at::empty({B, H}, opts);
+  }
+  Tensor w_t = w_hh.t();
+
+  AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "lstm_backward", [&] {
+    using T_ = scalar_t;
+    const T_* z = zeros.data_ptr<T_>();
+    const T_* peep = ptr<T_>(peephole);
+    const T_ *wci = peep ? peep : z, *wcf = peep ? peep + H : z, *wco = peep ? peep + 2 * H : z;
+    const T_* lg = ptr<T_>(ln_gain);
+    const T_* lcg = ptr<T_>(lnc_gain);
+    LstmStep<T_> step{B, H, wci, wcf, wco, lg, ptr<T_>(ln_bias), lcg, ptr<T_>(lnc_bias), eps};
+    const int64_t khs = keep_h.has_value() ? (keep_h->size(2) == 1 ? 0 : 1) : 0;
+    const int64_t kcs = keep_c.has_value() ? (keep_c->size(2) == 1 ? 0 : 1) : 0;
+    const int64_t khr_ = keep_h.has_value() ? keep_h->size(2) : 0;
+    const int64_t kcr_ = keep_c.has_value() ? keep_c->size(2) : 0;
+    for (int64_t t = T - 1; t >= 0; --t) {
+      const T_* kh = keep_h.has_value() ? (*keep_h)[t].data_ptr<T_>() : z;
+      const T_* kc = keep_c.has_value() ? (*keep_c)[t].data_ptr<T_>() : z;
+      const T_ *g, *tcp, *chat, *rc, *xhat, *rhh;
+      if (recompute) {  // the forward of step t again, into one-step buffers
+        Tensor rec_in = hs[t];
+        if (h_mask.has_value()) {
+          at::mul_out(hm_r, hs[t], *h_mask);
+          rec_in = hm_r;
+        }
+        if (ln) {
+          gates_r.copy_(xp[t]);
+          at::mm_out(hh_r, rec_in, w_t);
+        } else {
+          at::addmm_out(gates_r, xp[t], rec_in, w_t);
+        }
+        T_* gp = gates_r.data_ptr<T_>();
+        const T_* hhp = hh_r.data_ptr<T_>();
+        T_* xh = ln ? hh_hat_all[t].data_ptr<T_>() : nullptr;
+        T_* rh = rstd_hh_r.data_ptr<T_>();
+        T_* cn = separate_cnew ? c_new_all[t].data_ptr<T_>() : c_junk.data_ptr<T_>();
+        T_* ch = lnc ? c_hat_all[t].data_ptr<T_>() : nullptr;
+        T_* rcp = rstd_c_r.data_ptr<T_>();
+        T_* tp = tc_r.data_ptr<T_>();
+        const T_* hp = hs[t].data_ptr<T_>();
+        const T_* cp = cs[t].data_ptr<T_>();
+        T_* hj = h_junk.data_ptr<T_>();
+        T_* cj = c_junk.data_ptr<T_>();  // c_t is known already: write it to a junk buffer
+        for_rows(B, G, [&](int64_t b0, int64_t b1) {
+          step(b0, b1, gp, hhp, xh, rh, hp, cp, cn, ch, rcp, tp, hj, cj, kh, khr_, khs, kc, kcr_, kcs);
+        });
+        g = gp;
+        tcp = tp;
+        chat = ch;
+        rc = rcp;
+        xhat = xh;
+        rhh = rh;
+      } else {
+        g = gates_saved[t].data_ptr<T_>();
+        tcp = tc_saved[t].data_ptr<T_>();
+        chat = lnc ? c_hat_saved[t].data_ptr<T_>() : nullptr;
+        rc = lnc ? rstd_c_saved[t].data_ptr<T_>() : nullptr;
+        xhat = ln ? hh_hat_saved[t].data_ptr<T_>() : nullptr;
+        rhh = ln ? rstd_hh_saved[t].data_ptr<T_>() : nullptr;
+      }
+      dh.add_(grad_out[t]);
+      T_* dhp = dh.data_ptr<T_>();
+      T_* dcp = dc.data_ptr<T_>();
+      T_* dhprev = dh_prev.data_ptr<T_>();
+      T_* dcprev = dc_prev.data_ptr<T_>();
+      T_* dG = d_xp[t].data_ptr<T_>();
+      T_* dHH = d_hh[t].data_ptr<T_>();
+      T_* dtp = scratch_dt.data_ptr<T_>();
+      T_* dcnp = scratch_dcn.data_ptr<T_>();
+      T_* dlnc = lnc ? d_lnc[t].data_ptr<T_>() : nullptr;
+      const T_* cprev = cs[t].data_ptr<T_>();
+      for_rows(B, G, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+          const T_* gr = g + b * G;
+          const T_* tr = tcp + b * H;
+          const T_* khr = kh + b * khr_;
+          const T_* kcr = kc + b * kcr_;
+          T_* dGr = dG + b * G;
+          T_* dtr = dtp + b * H;
+          T_* dcnr = dcnp + b * H;
+          T_* dhpr = dhprev + b * H;
+          T_* dcpr = dcprev + b * H;
+          const T_* dhr = dhp + b * H;
+          const T_* dcr = dcp + b * H;
+          for (int64_t k = 0; k < H; ++k) {
+            const T_ a = khr[k * khs], c = kcr[k * kcs];
+            const T_ dhn = dhr[k] * (T_(1) - a);
+            dhpr[k] = dhr[k] * a;
+            dcnr[k] = dcr[k] * (T_(1) - c);
+            dcpr[k] = dcr[k] * c;
+            const T_ o = gr[3 * H + k], tv = tr[k];
+            dGr[3 * H + k] = dhn * tv * o * (T_(1) - o);
+            dtr[k] = dhn * o * (T_(1) - tv * tv);
+          }
+          if (lcg) {  // through LN(c̃): d c̃ from d(LN output)
+            T_* dl = dlnc + b * H;
+            for (int64_t k = 0; k < H; ++k) dl[k] = dtr[k];
+            normalise_row_backward(dtr, chat + b * H, lcg, rc + b, dtr, H, 1);
+          }
+          const T_* cpr = cprev + b * H;
+          for (int64_t k = 0; k < H; ++k) {
+            const T_ i = gr[k], f = gr[H + k], gg = gr[2 * H + k];
+            const T_ dct = dcnr[k] + dtr[k] + wco[k] * dGr[3 * H + k];
+            const T_ dpi = dct * gg * i * (T_(1) - i);
+            const T_ dpf = dct * cpr[k] * f * (T_(1) - f);
+            dGr[k] = dpi;
+            dGr[H + k] = dpf;
+            dGr[2 * H + k] = dct * i * (T_(1) - gg * gg);
+            dcpr[k] += dct * f + wci[k] * dpi + wcf[k] * dpf;
+          }
+          if (lg) normalise_row_backward(dGr, xhat + b * G, lg, rhh + b, dHH + b * G, G, 1);
+        }
+      });
+      // dh_{t-1} = (direct part) + (W_hh^T dHH_t) ⊙ m
+      if (h_mask.has_value()) {
+        dh_prev.add_(at::mm(d_hh[t], w_hh).mul_(*h_mask));
+      } else {
+        dh_prev.addmm_(d_hh[t], w_hh);
+      }
+      std::swap(dh, dh_prev);
+      std::swap(dc, dc_prev);
+    }
+  });
+  Tensor h_in = hs.narrow(0, 0, T);
+  if (h_mask.has_value()) h_in = h_in * *h_mask;
+  Tensor d_w = at::mm(d_hh.reshape({T * B, G}).t(), h_in.reshape({T * B, H}));
+  Tensor d_peep, d_lg, d_lb, d_lcg, d_lcb;
+  if (peephole.has_value()) {
+    Tensor c_prev = cs.narrow(0, 0, T);
+    Tensor c_new = separate_cnew ? c_new_all : cs.narrow(0, 1, T);
+    d_peep = at::stack({(d_xp.narrow(2, 0, H) * c_prev).sum({0, 1}), (d_xp.narrow(2, H, H) * c_prev).sum({0, 1}),
+                        (d_xp.narrow(2, 3 * H, H) * c_new).sum({0, 1})});
+  }
+  if (ln) {
+    d_lg = (d_xp * hh_hat_all).sum({0, 1});
+    d_lb = d_xp.sum({0, 1});
+  }
+  if (lnc) {
+    d_lcg = (d_lnc * c_hat_all).sum({0, 1});
+    d_lcb = d_lnc.sum({0, 1});
+  }
+  return {d_xp, dh, dc, d_w, d_peep, d_lg, d_lb, d_lcg, d_lcb};
+}
+
+}  // namespace rnnkit

@@ -1,0 +1,80 @@
+"""Build (once, cached) and load rnnkit's C++ kernels; ``None`` where they cannot be built.
+
+The kernels are compiled on first use with ``torch.utils.cpp_extension`` for the machine at hand
+(``-O3 -march=native``) and cached under torch's extension directory (``TORCH_EXTENSIONS_DIR``, by default
+``~/.cache/torch_extensions``). Without a C++ compiler, or with ``RNNKIT_NO_EXTENSION=1``, rnnkit runs its
+pure-PyTorch reference loop instead: slower, same results.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import platform
+import shutil
+import sys
+import warnings
+from pathlib import Path
+from types import ModuleType
+
+SOURCES = ("module.cpp", "lstm.cpp", "gru.cpp", "rnn.cpp")
+CSRC = Path(__file__).with_name("csrc")
+FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math")
+
+
+def disabled_reason() -> str | None:
+    """Why the extension will not be used (None: it will be tried)."""
+    if os.environ.get("RNNKIT_NO_EXTENSION", "") not in ("", "0"):
+        return "RNNKIT_NO_EXTENSION is set"
+    if shutil.which(os.environ.get("CXX", "c++")) is None:
+        return "no C++ compiler found (set CXX or install g++)"
+    from torch.utils import cpp_extension
+
+    if not cpp_extension.is_ninja_available():
+        return "ninja is not installed (pip install ninja)"
+    return None
+
+
+def extension_name() -> str:
+    """A name unique to these sources, flags and CPU, so a changed kernel or machine rebuilds."""
+    digest = hashlib.sha256()
+    for name in (*sorted(p.name for p in CSRC.iterdir()), *FLAGS, platform.machine(), platform.processor()):
+        digest.update(name.encode())
+        path = CSRC / name
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return f"rnnkit_fused_{digest.hexdigest()[:12]}"
+
+
+@functools.cache
+def load() -> ModuleType | None:
+    """The compiled kernels, building them on the first call of a process if needed; None if unavailable
+    (with one warning saying why)."""
+    reason = disabled_reason()
+    if reason is not None:
+        return None
+    from torch.utils import cpp_extension
+
+    name = extension_name()
+    build_dir = Path(cpp_extension._get_build_directory(name, verbose=False))
+    if not any(build_dir.glob(f"{name}*.so")):
+        print(
+            f"rnnkit: compiling the fused CPU kernels into {build_dir} (once, about a minute)...",
+            file=sys.stderr,
+        )
+    try:
+        return cpp_extension.load(
+            name=name,
+            sources=[str(CSRC / s) for s in SOURCES],
+            extra_cflags=list(FLAGS),
+            verbose=os.environ.get("RNNKIT_EXTENSION_VERBOSE", "") not in ("", "0"),
+        )
+    except Exception as error:  # a failed build must not break rnnkit: the reference loop still runs
+        warnings.warn(
+            f"rnnkit: the fused CPU kernels could not be built ({type(error).__name__}: {error}); "
+            "running the reference loop instead",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None

@@ -1,0 +1,293 @@
+"""Whole-sequence autograd Functions over the C++ kernels, and ``run_fused`` that feeds them a cell.
+
+Each Function takes the hoisted input projection ``xp (T, B, G)`` and runs the time loop in C++: one GEMM
+per step forward and one backward, gate nonlinearities and variants fused in one pass over memory, and
+the recurrent weight gradient as a single GEMM over all steps after the loop. ``keep`` tensors carry both
+the sequence lengths (1 past a sequence's end, so its state stays put) and zoneout.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rnnkit.cells.base import LSTMState, State
+from rnnkit.cells.layer_norm import LayerNormGRUCell, LayerNormLSTMCell
+from rnnkit.cells.regularizers import Zoneout
+from rnnkit.fused import extension
+from rnnkit.fused.plan import FusedPlan
+
+Internals = dict[str, Tensor]
+
+
+def _defined(*tensors: Tensor | None) -> list[Tensor]:
+    """None -> an empty tensor (what the kernels read as "not saved: recompute")."""
+    return [torch.Tensor() if t is None else t for t in tensors]
+
+
+def _zeros_if_none(grad: Tensor | None, like: Tensor) -> Tensor:
+    return torch.zeros_like(like) if grad is None else grad.contiguous()
+
+
+class LSTMSequence(torch.autograd.Function):
+    """LSTM over ``xp``; returns ``(h_1..h_T, h_T, c_T, gates, c_1..c_T)`` (gates only when recording)."""
+
+    @staticmethod
+    def forward(
+        ctx,
+        xp,
+        h0,
+        c0,
+        w_hh,
+        peephole,
+        ln_gain,
+        ln_bias,
+        lnc_gain,
+        lnc_bias,
+        h_mask,
+        keep_h,
+        keep_c,
+        eps,
+        recompute,
+        record,
+        save,
+    ):
+        hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c = extension.load().lstm_forward(
+            xp,
+            h0,
+            c0,
+            w_hh,
+            h_mask,
+            keep_h,
+            keep_c,
+            peephole,
+            ln_gain,
+            ln_bias,
+            lnc_gain,
+            lnc_bias,
+            eps,
+            save or record,
+            record or not recompute,
+        )
+        ctx.saved = (hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c) if save else None
+        ctx.save_for_backward(
+            xp, w_hh, peephole, ln_gain, ln_bias, lnc_gain, lnc_bias, h_mask, keep_h, keep_c
+        )
+        ctx.eps = eps
+        outputs = hs[1:], hs[-1].clone(), cs[-1].clone()
+        if record:
+            ctx.mark_non_differentiable(gates, cs)
+            return (*outputs, gates, cs[1:])
+        return (*outputs, None, None)
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_h, grad_c, *_):
+        xp, w_hh, peephole, ln_gain, ln_bias, lnc_gain, lnc_bias, h_mask, keep_h, keep_c = ctx.saved_tensors
+        hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c = ctx.saved  # gates None: recompute
+        d_xp, d_h0, d_c0, d_w, d_peep, d_lg, d_lb, d_lcg, d_lcb = extension.load().lstm_backward(
+            _zeros_if_none(grad_out, hs[1:]),
+            _zeros_if_none(grad_h, hs[0]),
+            _zeros_if_none(grad_c, cs[0]),
+            xp,
+            w_hh,
+            hs,
+            cs,
+            *_defined(gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c),
+            h_mask,
+            keep_h,
+            keep_c,
+            peephole,
+            ln_gain,
+            ln_bias,
+            lnc_gain,
+            lnc_bias,
+            ctx.eps,
+        )
+        grads = (d_xp, d_h0, d_c0, d_w, d_peep, d_lg, d_lb, d_lcg, d_lcb)
+        return (*(g if g is not None and g.numel() else None for g in grads), *(None,) * 7)
+
+
+class GRUSequence(torch.autograd.Function):
+    """GRU (reset_after) over ``xp``; returns ``(h_1..h_T, h_T, gates)`` (gates only when recording)."""
+
+    @staticmethod
+    def forward(ctx, xp, h0, w_hh, b_hh, ln_gain, h_mask, keep, eps, recompute, record, save):
+        hs, gates, a, a_hat, rstd = extension.load().gru_forward(
+            xp, h0, w_hh, b_hh, h_mask, keep, ln_gain, eps, save or record, record or not recompute
+        )
+        ctx.saved = (hs, gates, a, a_hat, rstd) if save else None
+        ctx.save_for_backward(xp, w_hh, b_hh, ln_gain, h_mask, keep)
+        ctx.eps = eps
+        if record:
+            ctx.mark_non_differentiable(gates)
+            return hs[1:], hs[-1].clone(), gates
+        return hs[1:], hs[-1].clone(), None
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_h, _):
+        xp, w_hh, b_hh, ln_gain, h_mask, keep = ctx.saved_tensors
+        hs, gates, a, a_hat, rstd = ctx.saved  # gates None: recompute
+        d_xp, d_h0, d_w, d_b, d_lg = extension.load().gru_backward(
+            _zeros_if_none(grad_out, hs[1:]),
+            _zeros_if_none(grad_h, hs[0]),
+            xp,
+            w_hh,
+            b_hh,
+            hs,
+            *_defined(gates, a, a_hat, rstd),
+            h_mask,
+            keep,
+            ln_gain,
+            ctx.eps,
+        )
+        grads = (d_xp, d_h0, d_w, d_b, d_lg)
+        return (*(g if g is not None and g.numel() else None for g in grads), *(None,) * 6)
+
+
+class RNNSequence(torch.autograd.Function):
+    """Elman RNN over ``xp`` (biases folded in); returns ``(h_1..h_T, h_T)``."""
+
+    @staticmethod
+    def forward(ctx, xp, h0, w_hh, h_mask, keep, relu, save):
+        hs, h_new = extension.load().rnn_forward(xp, h0, w_hh, h_mask, keep, relu, save)
+        ctx.saved = (hs, h_new) if save else None
+        ctx.save_for_backward(w_hh, h_mask, keep)
+        ctx.relu = relu
+        return hs[1:], hs[-1].clone()
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_h):
+        w_hh, h_mask, keep = ctx.saved_tensors
+        hs, h_new = ctx.saved
+        d_xp, d_h0, d_w = extension.load().rnn_backward(
+            _zeros_if_none(grad_out, hs[1:]),
+            _zeros_if_none(grad_h, hs[0]),
+            w_hh,
+            hs,
+            torch.Tensor() if h_new is None else h_new,
+            h_mask,
+            keep,
+            ctx.relu,
+        )
+        return d_xp, d_h0, d_w, None, None, None, None
+
+
+def _keep(zoneout: Zoneout | None, p: float, pad: Tensor | None, like: Tensor) -> Tensor | None:
+    """The keep tensor of one state field: zoneout draw (training) or p (eval), 1 past the end."""
+    if zoneout is None or p == 0.0:
+        return pad
+    steps, batch = like.shape[:2]
+    if zoneout.training:
+        keep = torch.empty_like(like).bernoulli_(p)
+    else:
+        keep = like.new_full((steps, batch, 1), p)
+    return keep if pad is None else keep + pad - keep * pad
+
+
+def state_requires_grad(state: State) -> bool:
+    return any(t.requires_grad for t in ([state] if isinstance(state, Tensor) else state))
+
+
+def run_fused(
+    plan: FusedPlan, outer_cell, xp: Tensor, state: State, mask: Tensor | None, record: bool, recompute: bool
+) -> tuple[Tensor, State, Internals | None]:
+    """Run ``plan`` over ``xp (T, B, G)`` from ``state``; ``mask (T, B, 1)`` marks valid steps.
+
+    ``outer_cell`` is the cell with its wrappers: its ``recurrence`` draws the recurrent-dropout mask and
+    the dropped weights exactly as the reference loop does. Returns (output, final state, internals).
+    """
+    cell = plan.cell
+    steps, batch = xp.shape[:2]
+    save = torch.is_grad_enabled() and (
+        xp.requires_grad
+        or state_requires_grad(state)
+        or any(p.requires_grad for p in outer_cell.parameters())
+    )
+    rec = outer_cell.recurrence(batch)
+    pad = None if mask is None else (~mask).to(xp.dtype).contiguous()  # (T, B, 1): 1 past the end
+    h_mask = rec.h_mask
+    w_hh = rec.weight
+    p_h = p_c = 0.0
+    if plan.zoneout is not None:
+        p_h, p_c = plan.zoneout.h, plan.zoneout.c
+    shape = (steps, batch, cell.hidden_size)
+    like = xp.new_empty(shape)
+    if plan.family == "lstm":
+        keep_h = _keep(plan.zoneout, p_h, pad, like)
+        keep_c = _keep(plan.zoneout, p_c, pad, like)
+        layer_norm = isinstance(cell, LayerNormLSTMCell)
+        if not layer_norm and rec.bias is not None:
+            xp = xp + rec.bias
+        peephole = None
+        if cell.peephole:
+            peephole = torch.stack([cell.weight_ci, cell.weight_cf, cell.weight_co])
+        ln_gain = ln_bias = lnc_gain = lnc_bias = None
+        if layer_norm:
+            ln_gain = cell.ln_hh.weight.reshape(-1)
+            ln_bias = cell.bias_hh if cell.bias_hh is not None else torch.zeros_like(ln_gain)
+            lnc_gain, lnc_bias = cell.ln_c.weight, cell.ln_c.bias
+            if lnc_gain is None:
+                lnc_gain = xp.new_ones(cell.hidden_size)
+            if lnc_bias is None:
+                lnc_bias = xp.new_zeros(cell.hidden_size)
+        eps = cell.ln_hh.eps if layer_norm else 1e-5
+        h0, c0 = state
+        out, h, c, gates, cs = LSTMSequence.apply(
+            xp.contiguous(),
+            h0.contiguous(),
+            c0.contiguous(),
+            w_hh,
+            peephole,
+            ln_gain,
+            ln_bias,
+            lnc_gain,
+            lnc_bias,
+            h_mask,
+            keep_h,
+            keep_c,
+            eps,
+            recompute,
+            record,
+            save,
+        )
+        internals = None
+        if record:
+            i, f, g, o = gates.chunk(4, dim=-1)
+            internals = {"i": i, "f": f, "g": g, "o": o, "h": out, "c": cs}
+        final: State = LSTMState(h, c)
+    elif plan.family == "gru":
+        keep = _keep(plan.zoneout, p_h, pad, like)
+        layer_norm = isinstance(cell, LayerNormGRUCell)
+        ln_gain = cell.ln_hh.weight.reshape(-1) if layer_norm else None
+        b_hh = cell.bias_hh if layer_norm else rec.bias
+        eps = cell.ln_hh.eps if layer_norm else 1e-5
+        out, h, gates = GRUSequence.apply(
+            xp.contiguous(),
+            state.contiguous(),
+            w_hh,
+            b_hh,
+            ln_gain,
+            h_mask,
+            keep,
+            eps,
+            recompute,
+            record,
+            save,
+        )
+        internals = None
+        if record:
+            r, z, n = gates.chunk(3, dim=-1)
+            internals = {"r": r, "z": z, "n": n, "h": out}
+        final = h
+    else:
+        keep = _keep(plan.zoneout, p_h, pad, like)
+        if rec.bias is not None:
+            xp = xp + rec.bias
+        out, h = RNNSequence.apply(
+            xp.contiguous(), state.contiguous(), w_hh, h_mask, keep, cell.nonlinearity == "relu", save
+        )
+        internals = {"h": out} if record else None
+        final = h
+    if internals is not None and mask is not None:
+        internals = {k: v * mask for k, v in internals.items()}
+    return out, final, internals
