@@ -20,7 +20,7 @@ from types import ModuleType
 
 SOURCES = ("module.cpp", "lstm.cpp", "gru.cpp", "rnn.cpp")
 CSRC = Path(__file__).with_name("csrc")
-FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math")
+FLAGS = ("-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math")
 
 
 def disabled_reason() -> str | None:

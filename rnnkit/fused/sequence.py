@@ -41,7 +41,7 @@ class LSTMSequence(torch.autograd.Function):
         w_hh,
         peephole,
         ln_gain,
-        ln_bias,
+        b_hh,
         lnc_gain,
         lnc_bias,
         h_mask,
@@ -62,7 +62,7 @@ class LSTMSequence(torch.autograd.Function):
             keep_c,
             peephole,
             ln_gain,
-            ln_bias,
+            b_hh,
             lnc_gain,
             lnc_bias,
             eps,
@@ -70,9 +70,7 @@ class LSTMSequence(torch.autograd.Function):
             record or not recompute,
         )
         ctx.saved = (hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c) if save else None
-        ctx.save_for_backward(
-            xp, w_hh, peephole, ln_gain, ln_bias, lnc_gain, lnc_bias, h_mask, keep_h, keep_c
-        )
+        ctx.save_for_backward(xp, w_hh, peephole, ln_gain, b_hh, lnc_gain, lnc_bias, h_mask, keep_h, keep_c)
         ctx.eps = eps
         outputs = hs[1:], hs[-1].clone(), cs[-1].clone()
         if record:
@@ -82,7 +80,7 @@ class LSTMSequence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out, grad_h, grad_c, *_):
-        xp, w_hh, peephole, ln_gain, ln_bias, lnc_gain, lnc_bias, h_mask, keep_h, keep_c = ctx.saved_tensors
+        xp, w_hh, peephole, ln_gain, b_hh, lnc_gain, lnc_bias, h_mask, keep_h, keep_c = ctx.saved_tensors
         hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c = ctx.saved  # gates None: recompute
         d_xp, d_h0, d_c0, d_w, d_peep, d_lg, d_lb, d_lcg, d_lcb = extension.load().lstm_backward(
             _zeros_if_none(grad_out, hs[1:]),
@@ -98,7 +96,7 @@ class LSTMSequence(torch.autograd.Function):
             keep_c,
             peephole,
             ln_gain,
-            ln_bias,
+            b_hh,
             lnc_gain,
             lnc_bias,
             ctx.eps,
@@ -111,12 +109,12 @@ class GRUSequence(torch.autograd.Function):
     """GRU (reset_after) over ``xp``; returns ``(h_1..h_T, h_T, gates)`` (gates only when recording)."""
 
     @staticmethod
-    def forward(ctx, xp, h0, w_hh, b_hh, ln_gain, h_mask, keep, eps, recompute, record, save):
+    def forward(ctx, xp, h0, w_hh, b_hh, b_x, ln_gain, h_mask, keep, eps, recompute, record, save):
         hs, gates, a, a_hat, rstd = extension.load().gru_forward(
-            xp, h0, w_hh, b_hh, h_mask, keep, ln_gain, eps, save or record, record or not recompute
+            xp, h0, w_hh, b_hh, b_x, h_mask, keep, ln_gain, eps, save or record, record or not recompute
         )
         ctx.saved = (hs, gates, a, a_hat, rstd) if save else None
-        ctx.save_for_backward(xp, w_hh, b_hh, ln_gain, h_mask, keep)
+        ctx.save_for_backward(xp, w_hh, b_hh, b_x, ln_gain, h_mask, keep)
         ctx.eps = eps
         if record:
             ctx.mark_non_differentiable(gates)
@@ -125,7 +123,7 @@ class GRUSequence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out, grad_h, _):
-        xp, w_hh, b_hh, ln_gain, h_mask, keep = ctx.saved_tensors
+        xp, w_hh, b_hh, b_x, ln_gain, h_mask, keep = ctx.saved_tensors
         hs, gates, a, a_hat, rstd = ctx.saved  # gates None: recompute
         d_xp, d_h0, d_w, d_b, d_lg = extension.load().gru_backward(
             _zeros_if_none(grad_out, hs[1:]),
@@ -133,6 +131,7 @@ class GRUSequence(torch.autograd.Function):
             xp,
             w_hh,
             b_hh,
+            b_x,
             hs,
             *_defined(gates, a, a_hat, rstd),
             h_mask,
@@ -140,19 +139,20 @@ class GRUSequence(torch.autograd.Function):
             ln_gain,
             ctx.eps,
         )
-        grads = (d_xp, d_h0, d_w, d_b, d_lg)
+        d_bx = d_xp.sum((0, 1)) if b_x is not None else None
+        grads = (d_xp, d_h0, d_w, d_b, d_bx, d_lg)
         return (*(g if g is not None and g.numel() else None for g in grads), *(None,) * 6)
 
 
 class RNNSequence(torch.autograd.Function):
-    """Elman RNN over ``xp`` (biases folded in); returns ``(h_1..h_T, h_T)``."""
+    """Elman RNN over ``xp``; returns ``(h_1..h_T, h_T)``."""
 
     @staticmethod
-    def forward(ctx, xp, h0, w_hh, h_mask, keep, relu, save):
-        hs, h_new = extension.load().rnn_forward(xp, h0, w_hh, h_mask, keep, relu, save)
+    def forward(ctx, xp, h0, w_hh, b_hh, h_mask, keep, relu, save):
+        hs, h_new = extension.load().rnn_forward(xp, h0, w_hh, b_hh, h_mask, keep, relu, save)
         ctx.saved = (hs, h_new) if save else None
         ctx.save_for_backward(w_hh, h_mask, keep)
-        ctx.relu = relu
+        ctx.relu, ctx.has_bias = relu, b_hh is not None
         return hs[1:], hs[-1].clone()
 
     @staticmethod
@@ -160,27 +160,21 @@ class RNNSequence(torch.autograd.Function):
         w_hh, h_mask, keep = ctx.saved_tensors
         hs, h_new = ctx.saved
         d_xp, d_h0, d_w = extension.load().rnn_backward(
-            _zeros_if_none(grad_out, hs[1:]),
-            _zeros_if_none(grad_h, hs[0]),
-            w_hh,
-            hs,
-            torch.Tensor() if h_new is None else h_new,
-            h_mask,
-            keep,
-            ctx.relu,
-        )
-        return d_xp, d_h0, d_w, None, None, None, None
+            _zeros_if_none(grad_out, hs[1:]), _zeros_if_none(grad_h, hs[0]), w_hh, hs,
+            *_defined(h_new), h_mask, keep, ctx.relu,
+        )  # fmt: skip
+        d_b = d_xp.sum((0, 1)) if ctx.has_bias else None
+        return d_xp, d_h0, d_w, d_b, None, None, None, None
 
 
 def _keep(zoneout: Zoneout | None, p: float, pad: Tensor | None, like: Tensor) -> Tensor | None:
-    """The keep tensor of one state field: zoneout draw (training) or p (eval), 1 past the end."""
+    """The keep tensor of one state field: zoneout draw (training) or p (eval), and 1 past the end."""
     if zoneout is None or p == 0.0:
         return pad
-    steps, batch = like.shape[:2]
     if zoneout.training:
         keep = torch.empty_like(like).bernoulli_(p)
     else:
-        keep = like.new_full((steps, batch, 1), p)
+        keep = like.new_full((*like.shape[:2], 1), p)
     return keep if pad is None else keep + pad - keep * pad
 
 
@@ -188,106 +182,98 @@ def state_requires_grad(state: State) -> bool:
     return any(t.requires_grad for t in ([state] if isinstance(state, Tensor) else state))
 
 
+def _add(a: Tensor | None, b: Tensor | None) -> Tensor | None:
+    return a if b is None else b if a is None else a + b
+
+
 def run_fused(
-    plan: FusedPlan, outer_cell, xp: Tensor, state: State, mask: Tensor | None, record: bool, recompute: bool
+    plan: FusedPlan, outer_cell, x: Tensor, state: State, mask: Tensor | None, record: bool, recompute: bool
 ) -> tuple[Tensor, State, Internals | None]:
-    """Run ``plan`` over ``xp (T, B, G)`` from ``state``; ``mask (T, B, 1)`` marks valid steps.
+    """Run ``plan`` over ``x (T, B, I)`` from ``state``; ``mask (T, B, 1)`` marks valid steps.
+
+    The input projection of all steps is one GEMM. For the plain cells it leaves out ``b_ih``, which the
+    kernel adds in its element-wise pass (a bias added to a (T, B, G) tensor costs a pass over memory).
 
     ``outer_cell`` is the cell with its wrappers: its ``recurrence`` draws the recurrent-dropout mask and
-    the dropped weights exactly as the reference loop does. Returns (output, final state, internals).
+    the dropped weights exactly as the reference loop does. Returns (output, final state, internals),
+    internals as the reference loop records them (gates and states, zero past each sequence's end).
     """
     cell = plan.cell
-    steps, batch = xp.shape[:2]
+    if isinstance(cell, (LayerNormLSTMCell, LayerNormGRUCell)):
+        xp, b_ih = outer_cell.project_input(x), None
+    else:
+        xp, b_ih = torch.matmul(x, cell.weight_ih.t()), cell.bias_ih
     save = torch.is_grad_enabled() and (
         xp.requires_grad
         or state_requires_grad(state)
         or any(p.requires_grad for p in outer_cell.parameters())
     )
-    rec = outer_cell.recurrence(batch)
+    rec = outer_cell.recurrence(xp.size(1))
     pad = None if mask is None else (~mask).to(xp.dtype).contiguous()  # (T, B, 1): 1 past the end
-    h_mask = rec.h_mask
-    w_hh = rec.weight
-    p_h = p_c = 0.0
-    if plan.zoneout is not None:
-        p_h, p_c = plan.zoneout.h, plan.zoneout.c
-    shape = (steps, batch, cell.hidden_size)
-    like = xp.new_empty(shape)
-    if plan.family == "lstm":
-        keep_h = _keep(plan.zoneout, p_h, pad, like)
-        keep_c = _keep(plan.zoneout, p_c, pad, like)
-        layer_norm = isinstance(cell, LayerNormLSTMCell)
-        if not layer_norm and rec.bias is not None:
-            xp = xp + rec.bias
-        peephole = None
-        if cell.peephole:
-            peephole = torch.stack([cell.weight_ci, cell.weight_cf, cell.weight_co])
-        ln_gain = ln_bias = lnc_gain = lnc_bias = None
-        if layer_norm:
-            ln_gain = cell.ln_hh.weight.reshape(-1)
-            ln_bias = cell.bias_hh if cell.bias_hh is not None else torch.zeros_like(ln_gain)
-            lnc_gain, lnc_bias = cell.ln_c.weight, cell.ln_c.bias
-            if lnc_gain is None:
-                lnc_gain = xp.new_ones(cell.hidden_size)
-            if lnc_bias is None:
-                lnc_bias = xp.new_zeros(cell.hidden_size)
-        eps = cell.ln_hh.eps if layer_norm else 1e-5
-        h0, c0 = state
-        out, h, c, gates, cs = LSTMSequence.apply(
-            xp.contiguous(),
-            h0.contiguous(),
-            c0.contiguous(),
-            w_hh,
-            peephole,
-            ln_gain,
-            ln_bias,
-            lnc_gain,
-            lnc_bias,
-            h_mask,
-            keep_h,
-            keep_c,
-            eps,
-            recompute,
-            record,
-            save,
-        )
-        internals = None
-        if record:
-            i, f, g, o = gates.chunk(4, dim=-1)
-            internals = {"i": i, "f": f, "g": g, "o": o, "h": out, "c": cs}
-        final: State = LSTMState(h, c)
-    elif plan.family == "gru":
-        keep = _keep(plan.zoneout, p_h, pad, like)
-        layer_norm = isinstance(cell, LayerNormGRUCell)
-        ln_gain = cell.ln_hh.weight.reshape(-1) if layer_norm else None
-        b_hh = cell.bias_hh if layer_norm else rec.bias
-        eps = cell.ln_hh.eps if layer_norm else 1e-5
-        out, h, gates = GRUSequence.apply(
-            xp.contiguous(),
-            state.contiguous(),
-            w_hh,
-            b_hh,
-            ln_gain,
-            h_mask,
-            keep,
-            eps,
-            recompute,
-            record,
-            save,
-        )
-        internals = None
-        if record:
-            r, z, n = gates.chunk(3, dim=-1)
-            internals = {"r": r, "z": z, "n": n, "h": out}
-        final = h
-    else:
-        keep = _keep(plan.zoneout, p_h, pad, like)
-        if rec.bias is not None:
-            xp = xp + rec.bias
-        out, h = RNNSequence.apply(
-            xp.contiguous(), state.contiguous(), w_hh, h_mask, keep, cell.nonlinearity == "relu", save
-        )
-        internals = {"h": out} if record else None
-        final = h
+    zoneout = plan.zoneout
+    p_h, p_c = (zoneout.h, zoneout.c) if zoneout is not None else (0.0, 0.0)
+    like = xp.new_empty((*xp.shape[:2], plan.cell.hidden_size))
+    keeps = (
+        _keep(zoneout, p_h, pad, like),
+        _keep(zoneout, p_c, pad, like) if plan.family == "lstm" else None,
+    )
+    run = {"lstm": _run_lstm, "gru": _run_gru, "rnn": _run_rnn}[plan.family]
+    output, final, internals = run(cell, xp.contiguous(), b_ih, state, rec, keeps, recompute, record, save)
     if internals is not None and mask is not None:
         internals = {k: v * mask for k, v in internals.items()}
-    return out, final, internals
+    return output, final, internals
+
+
+def _run_lstm(cell, xp, b_ih, state, rec, keeps, recompute, record, save):
+    layer_norm = isinstance(cell, LayerNormLSTMCell)
+    peephole = torch.stack([cell.weight_ci, cell.weight_cf, cell.weight_co]) if cell.peephole else None
+    ln_gain = lnc_gain = lnc_bias = None
+    b_hh = cell.bias_hh if layer_norm else _add(b_ih, rec.bias)  # layer norm: b_hh comes after the norm
+    if layer_norm:
+        ln_gain = cell.ln_hh.weight.reshape(-1)
+        lnc_gain = cell.ln_c.weight if cell.ln_c.weight is not None else xp.new_ones(cell.hidden_size)
+        lnc_bias = cell.ln_c.bias if cell.ln_c.bias is not None else xp.new_zeros(cell.hidden_size)
+    eps = cell.ln_hh.eps if layer_norm else 1e-5
+    h0, c0 = state
+    out, h, c, gates, cs = LSTMSequence.apply(
+        xp, h0.contiguous(), c0.contiguous(), rec.weight, peephole, ln_gain, b_hh, lnc_gain, lnc_bias,
+        rec.h_mask, *keeps, eps, recompute, record, save,
+    )  # fmt: skip
+    internals = None
+    if record:
+        i, f, g, o = gates.chunk(4, dim=-1)
+        internals = {"i": i, "f": f, "g": g, "o": o, "h": out, "c": cs}
+    return out, LSTMState(h, c), internals
+
+
+def _run_gru(cell, xp, b_ih, h0, rec, keeps, recompute, record, save):
+    layer_norm = isinstance(cell, LayerNormGRUCell)
+    ln_gain = cell.ln_hh.weight.reshape(-1) if layer_norm else None
+    b_hh = cell.bias_hh if layer_norm else rec.bias
+    eps = cell.ln_hh.eps if layer_norm else 1e-5
+    out, h, gates = GRUSequence.apply(
+        xp,
+        h0.contiguous(),
+        rec.weight,
+        b_hh,
+        b_ih,
+        ln_gain,
+        rec.h_mask,
+        keeps[0],
+        eps,
+        recompute,
+        record,
+        save,
+    )
+    internals = None
+    if record:
+        r, z, n = gates.chunk(3, dim=-1)
+        internals = {"r": r, "z": z, "n": n, "h": out}
+    return out, h, internals
+
+
+def _run_rnn(cell, xp, b_ih, h0, rec, keeps, recompute, record, save):
+    relu = cell.nonlinearity == "relu"
+    bias = _add(b_ih, rec.bias)
+    out, h = RNNSequence.apply(xp, h0.contiguous(), rec.weight, bias, rec.h_mask, keeps[0], relu, save)
+    return out, h, ({"h": out} if record else None)

@@ -168,17 +168,18 @@ class Recurrent(SequenceLayer):
         mask = (
             None if lengths is None else lengths_to_mask(lengths, steps, x.device).unsqueeze(-1)
         )  # (T, B, 1)
-        xp = self.cell.project_input(x)  # (T, B, G): the input projection for all steps at once
         scan = getattr(self.cell, "scan", None)
         plan = plan_or_blockers(self.cell)
-        blockers = plan if isinstance(plan, list) else runtime_blockers(xp)
-        if scan is not None and not record:
-            output, state = scan(xp, state, mask)
-            internals = None
-        elif choose_loop(self.impl, blockers) == "fused":
-            output, state, internals = run_fused(plan, self.cell, xp, state, mask, record, self.recompute)
+        blockers = plan if isinstance(plan, list) else runtime_blockers(x)
+        if (scan is None or record) and choose_loop(self.impl, blockers) == "fused":
+            output, state, internals = run_fused(plan, self.cell, x, state, mask, record, self.recompute)
         else:
-            output, state, internals = self._loop(xp, state, mask, record)
+            xp = self.cell.project_input(x)  # (T, B, G): the input projection for all steps at once
+            if scan is not None and not record:
+                output, state = scan(xp, state, mask)
+                internals = None
+            else:
+                output, state, internals = self._loop(xp, state, mask, record)
         if mask is not None:
             output = output * mask  # padded outputs are zero
         if self.reverse:

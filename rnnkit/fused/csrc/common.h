@@ -11,6 +11,9 @@
 #include <optional>
 #include <vector>
 
+// Vectorise the next loop (ignore possible aliasing); usable inside macros such as AT_DISPATCH.
+#define RNNKIT_SIMD _Pragma("omp simd")
+
 namespace rnnkit {
 
 using at::Tensor;
@@ -19,7 +22,7 @@ using OptTensor = std::optional<Tensor>;
 // exp for float without a library call, so loops over it vectorise (Cephes' expf: range reduction to
 // [-ln2/2, ln2/2], degree-6 polynomial, scale by 2^n through the exponent bits); max error ~2 ulp.
 inline float fast_exp(float x) {
-  x = std::fmin(std::fmax(x, -87.3f), 88.3f);
+  x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);  // not fmin/fmax: those do not vectorise
   const float n = std::floor(x * 1.44269504088896341f + 0.5f);
   float r = x - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
@@ -31,9 +34,7 @@ inline float fast_exp(float x) {
   p = p * r + 5.0000001201e-1f;
   const float y = p * r * r + r + 1.0f;
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return y * scale;
+  return y * __builtin_bit_cast(float, bits);
 }
 inline double fast_exp(double x) { return std::exp(x); }
 
@@ -101,6 +102,43 @@ inline void normalise_row_backward(const T* dy, const T* x_hat, const T* gain, c
     for (int64_t k = 0; k < size; ++k) {
       const T dxh = dy[o + k] * gain[o + k];
       dx[o + k] = r * (dxh - a - x_hat[o + k] * b);
+    }
+  }
+}
+
+// out = fresh + k ⊙ (prev - fresh): k is a row of n values (stride 1) or one value (stride 0).
+// out may alias fresh.
+template <typename T>
+inline void keep_mix(T* out, const T* fresh, const T* prev, const T* k, int64_t stride, int64_t n) {
+  if (!stride && k[0] == T(0)) {  // nothing kept (no zoneout, within the sequence)
+    if (out != fresh) std::memcpy(out, fresh, sizeof(T) * n);
+    return;
+  }
+  if (stride) {
+    RNNKIT_SIMD
+    for (int64_t j = 0; j < n; ++j) out[j] = fresh[j] + k[j] * (prev[j] - fresh[j]);
+  } else {
+    const T a = k[0];
+    RNNKIT_SIMD
+    for (int64_t j = 0; j < n; ++j) out[j] = fresh[j] + a * (prev[j] - fresh[j]);
+  }
+}
+
+// The gradient of keep_mix: d_fresh = d ⊙ (1 - k), d_prev = d ⊙ k.
+template <typename T>
+inline void keep_split(const T* d, T* d_fresh, T* d_prev, const T* k, int64_t stride, int64_t n) {
+  if (stride) {
+    RNNKIT_SIMD
+    for (int64_t j = 0; j < n; ++j) {
+      d_fresh[j] = d[j] * (T(1) - k[j]);
+      d_prev[j] = d[j] * k[j];
+    }
+  } else {
+    const T a = k[0];
+    RNNKIT_SIMD
+    for (int64_t j = 0; j < n; ++j) {
+      d_fresh[j] = d[j] * (T(1) - a);
+      d_prev[j] = d[j] * a;
     }
   }
 }

@@ -13,11 +13,11 @@ namespace {
 template <typename T>
 struct GruStep {
   int64_t B, H;
-  const T *ln_gain, *ln_bias;  // LN of W_hh h per gate block: gain (3H), b_hh added after it
+  const T *ln_gain, *b_hh;  // LN of W_hh h per gate block: gain (3H) or null; b_hh (zeros when absent)
+  const T* b_x;             // added to xp (b_ih when xp = W_ih x without it; zeros when absent)
   double eps;
 
-  // Rows [b0, b1): `a` holds W_hh h (+ b_hh without LN) and receives the post-LN a; `gates` receives
-  // r, z, n.
+  // Rows [b0, b1): `a` holds W_hh (h ⊙ m) and receives a = (LN of it) + b_hh; `gates` receives r, z, n.
   void operator()(int64_t b0, int64_t b1, const T* xp, T* a, T* a_hat, T* rstd, T* gates, const T* h_prev,
                   T* h_out, const T* keep, int64_t keep_row, int64_t keep_stride) const {
     const int64_t G = 3 * H;
@@ -27,22 +27,26 @@ struct GruStep {
       T* g = gates + b * G;
       const T* hp = h_prev + b * H;
       T* ho = h_out + b * H;
-      const T* kr = keep + b * keep_row;
       if (ln_gain) {
         T* xh = a_hat + b * G;
         normalise_row(ar, xh, rstd + b * 3, G, 3, eps);
-        for (int64_t k = 0; k < G; ++k) ar[k] = xh[k] * ln_gain[k] + ln_bias[k];
+          RNNKIT_SIMD
+        for (int64_t k = 0; k < G; ++k) ar[k] = xh[k] * ln_gain[k] + b_hh[k];
+      } else {
+          RNNKIT_SIMD
+        for (int64_t k = 0; k < G; ++k) ar[k] += b_hh[k];
       }
+          RNNKIT_SIMD
       for (int64_t k = 0; k < H; ++k) {
-        const T r = sigmoid(x[k] + ar[k]);
-        const T z = sigmoid(x[H + k] + ar[H + k]);
-        const T n = tanh_(x[2 * H + k] + r * ar[2 * H + k]);
+        const T r = sigmoid(x[k] + b_x[k] + ar[k]);
+        const T z = sigmoid(x[H + k] + b_x[H + k] + ar[H + k]);
+        const T n = tanh_(x[2 * H + k] + b_x[2 * H + k] + r * ar[2 * H + k]);
         g[k] = r;
         g[H + k] = z;
         g[2 * H + k] = n;
-        const T hn = n + z * (hp[k] - n);
-        ho[k] = hn + kr[k * keep_stride] * (hp[k] - hn);
+        ho[k] = n + z * (hp[k] - n);
       }
+      keep_mix(ho, ho, hp, keep + b * keep_row, keep_stride, H);
     }
   }
 };
@@ -52,6 +56,7 @@ struct GruStep {
 // Returns {hs (T+1,B,H) with hs[0] = h0, gates (T,B,3H), a (T,B,3H) post-LN recurrent part,
 //          a_hat (T,B,3H), rstd (T,B,3)}; the last four only when saved for backward.
 std::vector<Tensor> gru_forward(const Tensor& xp, const Tensor& h0, const Tensor& w_hh, const OptTensor& b_hh,
+                                const OptTensor& b_x,
                                 const OptTensor& h_mask, const OptTensor& keep, const OptTensor& ln_gain,
                                 double eps, bool save, bool save_gates) {
   const int64_t T = xp.size(0), B = xp.size(1), G = xp.size(2), H = G / 3;
@@ -65,11 +70,13 @@ std::vector<Tensor> gru_forward(const Tensor& xp, const Tensor& h0, const Tensor
   Tensor a_hat = ln ? at::empty({S, B, G}, opts) : Tensor();
   Tensor rstd = ln ? at::empty({S, B, 3}, opts) : Tensor();
   Tensor hm = h_mask.has_value() ? at::empty({B, H}, opts) : Tensor();
-  Tensor zeros = at::zeros({1}, opts);
+  Tensor zeros = at::zeros({G}, opts);
   Tensor w_t = w_hh.t();
   AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "gru_forward", [&] {
     using T_ = scalar_t;
-    GruStep<T_> step{B, H, ptr<T_>(ln_gain), ptr<T_>(b_hh), eps};
+    const T_* z = zeros.data_ptr<T_>();
+    GruStep<T_> step{B, H, ptr<T_>(ln_gain), b_hh.has_value() ? ptr<T_>(b_hh) : z, b_x.has_value() ? ptr<T_>(b_x) : z,
+                     eps};
     const int64_t ks = keep.has_value() ? (keep->size(2) == 1 ? 0 : 1) : 0;
     const int64_t kr_ = keep.has_value() ? keep->size(2) : 0;
     for (int64_t t = 0; t < T; ++t) {
@@ -80,11 +87,7 @@ std::vector<Tensor> gru_forward(const Tensor& xp, const Tensor& h0, const Tensor
         rec_in = hm;
       }
       Tensor a_t = a[s];
-      if (b_hh.has_value() && !ln) {
-        at::addmm_out(a_t, *b_hh, rec_in, w_t);
-      } else {
-        at::mm_out(a_t, rec_in, w_t);
-      }
+      at::mm_out(a_t, rec_in, w_t);
       const T_* xpp = xp[t].data_ptr<T_>();
       T_* ap = a_t.data_ptr<T_>();
       T_* ahp = ln ? a_hat[s].data_ptr<T_>() : nullptr;
@@ -102,7 +105,7 @@ std::vector<Tensor> gru_forward(const Tensor& xp, const Tensor& h0, const Tensor
 
 // Returns {d_xp (T,B,3H), d_h0, d_w_hh, d_b_hh, d_ln_gain}.
 std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, const Tensor& xp,
-                                 const Tensor& w_hh, const OptTensor& b_hh, const Tensor& hs,
+                                 const Tensor& w_hh, const OptTensor& b_hh, const OptTensor& b_x, const Tensor& hs,
                                  const Tensor& gates_saved, const Tensor& a_saved, const Tensor& a_hat_saved,
                                  const Tensor& rstd_saved, const OptTensor& h_mask, const OptTensor& keep,
                                  const OptTensor& ln_gain, double eps) {
@@ -114,8 +117,8 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
   Tensor d_a = at::empty({T, B, G}, opts);          // d of the post-LN recurrent part
   Tensor d_raw = ln ? at::empty({T, B, G}, opts) : d_a;  // d of W_hh h
   Tensor a_hat_all = ln ? (recompute ? at::empty({T, B, G}, opts) : a_hat_saved) : Tensor();
-  Tensor dh = grad_h.clone(), dh_prev = at::empty({B, H}, opts);
-  Tensor zeros = at::zeros({1}, opts);
+  Tensor dh = grad_h.clone(), dh_prev = at::empty({B, H}, opts), d_fresh = at::empty({B, H}, opts);
+  Tensor zeros = at::zeros({G}, opts);
   Tensor gates_r, a_r, rstd_r, h_junk, hm_r;
   if (recompute) {
     gates_r = at::empty({B, G}, opts);
@@ -128,7 +131,8 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
   AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "gru_backward", [&] {
     using T_ = scalar_t;
     const T_* lg = ptr<T_>(ln_gain);
-    GruStep<T_> step{B, H, lg, ptr<T_>(b_hh), eps};
+    const T_* zp = zeros.data_ptr<T_>();
+    GruStep<T_> step{B, H, lg, b_hh.has_value() ? ptr<T_>(b_hh) : zp, b_x.has_value() ? ptr<T_>(b_x) : zp, eps};
     const int64_t ks = keep.has_value() ? (keep->size(2) == 1 ? 0 : 1) : 0;
     const int64_t kr_ = keep.has_value() ? keep->size(2) : 0;
     for (int64_t t = T - 1; t >= 0; --t) {
@@ -140,11 +144,7 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
           at::mul_out(hm_r, hs[t], *h_mask);
           rec_in = hm_r;
         }
-        if (b_hh.has_value() && !ln) {
-          at::addmm_out(a_r, *b_hh, rec_in, w_t);
-        } else {
-          at::mm_out(a_r, rec_in, w_t);
-        }
+        at::mm_out(a_r, rec_in, w_t);
         const T_* xpp = xp[t].data_ptr<T_>();
         T_* ap = a_r.data_ptr<T_>();
         T_* ahp = ln ? a_hat_all[t].data_ptr<T_>() : nullptr;
@@ -170,19 +170,20 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
       T_* da = d_a[t].data_ptr<T_>();
       T_* dr = d_raw[t].data_ptr<T_>();
       const T_* hprev = hs[t].data_ptr<T_>();
+      T_* dfp = d_fresh.data_ptr<T_>();
       for_rows(B, G, [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) {
           const T_* gr = g + b * G;
           const T_* ar = av + b * G;
           const T_* hp = hprev + b * H;
-          const T_* kr = kp + b * kr_;
-          const T_* dhr = dhp + b * H;
+          T_* dfr = dfp + b * H;
           T_* dxr = dx + b * G;
           T_* dar = da + b * G;
           T_* dpr = dhprev + b * H;
+          keep_split(dhp + b * H, dfr, dpr, kp + b * kr_, ks, H);
+          RNNKIT_SIMD
           for (int64_t k = 0; k < H; ++k) {
-            const T_ keepk = kr[k * ks];
-            const T_ dhn = dhr[k] * (T_(1) - keepk);
+            const T_ dhn = dfr[k];
             const T_ r = gr[k], z = gr[H + k], n = gr[2 * H + k];
             const T_ dpn = dhn * (T_(1) - z) * (T_(1) - n * n);
             const T_ dpz = dhn * (hp[k] - n) * z * (T_(1) - z);
@@ -193,7 +194,7 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
             dar[k] = dpr_;
             dar[H + k] = dpz;
             dar[2 * H + k] = dpn * r;
-            dpr[k] = dhr[k] * keepk + dhn * z;
+            dpr[k] += dhn * z;
           }
           if (lg) normalise_row_backward(dar, xhat + b * G, lg, rs + b * 3, dr + b * G, G, 3);
         }

@@ -19,13 +19,14 @@ template <typename T>
 struct LstmStep {
   int64_t B, H;
   const T *wci, *wcf, *wco;          // peepholes (zeros when absent)
-  const T *ln_gain, *ln_bias;        // LN of W_hh h: gain (4H), b_hh added after it
+  const T *ln_gain, *b_hh;           // LN of W_hh h: gain (4H) or null; b_hh (zeros when absent)
   const T *lnc_gain, *lnc_bias;      // LN of c̃
   double eps;
 
-  // One step for rows [b0, b1). `pre` holds xp_t + W_hh h (no LN) or xp_t (LN; `hh` holds W_hh h) and
-  // receives the activations i, f, g, o.
-  void operator()(int64_t b0, int64_t b1, T* pre, const T* hh, T* hh_hat, T* rstd_hh, const T* h_prev,
+  // One step for rows [b0, b1): reads xp_t and hh = W_hh (h ⊙ m), writes the activations i, f, g, o
+  // into `pre`.
+  void operator()(int64_t b0, int64_t b1, const T* xp, T* pre, const T* hh, T* hh_hat, T* rstd_hh,
+                  const T* h_prev,
                   const T* c_prev, T* c_new, T* c_hat, T* rstd_c, T* tc, T* h_out, T* c_out, const T* kh,
                   int64_t kh_row, int64_t kh_stride, const T* kc, int64_t kc_row, int64_t kc_stride) const {
     const int64_t G = 4 * H;
@@ -34,11 +35,18 @@ struct LstmStep {
       const T* cp = c_prev + b * H;
       const T* hp = h_prev + b * H;
       T* cn = c_new + b * H;
+      const T* x = xp + b * G;
+      const T* a = hh + b * G;
       if (ln_gain) {
         T* xh = hh_hat + b * G;
-        normalise_row(hh + b * G, xh, rstd_hh + b, G, 1, eps);
-        for (int64_t k = 0; k < G; ++k) g[k] += xh[k] * ln_gain[k] + ln_bias[k];
+        normalise_row(a, xh, rstd_hh + b, G, 1, eps);
+          RNNKIT_SIMD
+        for (int64_t k = 0; k < G; ++k) g[k] = x[k] + xh[k] * ln_gain[k] + b_hh[k];
+      } else {
+          RNNKIT_SIMD
+        for (int64_t k = 0; k < G; ++k) g[k] = x[k] + a[k] + b_hh[k];
       }
+          RNNKIT_SIMD
       for (int64_t k = 0; k < H; ++k) {
         const T i = sigmoid(g[k] + wci[k] * cp[k]);
         const T f = sigmoid(g[H + k] + wcf[k] * cp[k]);
@@ -48,28 +56,27 @@ struct LstmStep {
         g[2 * H + k] = gg;
         cn[k] = f * cp[k] + i * gg;
       }
-      const T* cell = cn;
+      T* t_row = tc + b * H;  // first the input of tanh, then tanh of it
       if (lnc_gain) {
         T* ch = c_hat + b * H;
         normalise_row(cn, ch, rstd_c + b, H, 1, eps);  // x_hat, kept for backward
-        cell = ch;
+        RNNKIT_SIMD
+        for (int64_t k = 0; k < H; ++k) t_row[k] = ch[k] * lnc_gain[k] + lnc_bias[k];
+      } else {
+        RNNKIT_SIMD
+        for (int64_t k = 0; k < H; ++k) t_row[k] = cn[k];
       }
-      T* t_row = tc + b * H;
       T* ho = h_out + b * H;
-      T* co = c_out + b * H;
-      const T* khr = kh + b * kh_row;
-      const T* kcr = kc + b * kc_row;
+      RNNKIT_SIMD
       for (int64_t k = 0; k < H; ++k) {
         const T o = sigmoid(g[3 * H + k] + wco[k] * cn[k]);
         g[3 * H + k] = o;
-        const T x = lnc_gain ? cell[k] * lnc_gain[k] + lnc_bias[k] : cell[k];
-        const T t = tanh_(x);
+        const T t = tanh_(t_row[k]);
         t_row[k] = t;
-        const T hn = o * t;
-        const T a = khr[k * kh_stride], c = kcr[k * kc_stride];
-        ho[k] = hn + a * (hp[k] - hn);
-        co[k] = cn[k] + c * (cp[k] - cn[k]);
+        ho[k] = o * t;
       }
+      keep_mix(ho, ho, hp, kh + b * kh_row, kh_stride, H);
+      keep_mix(c_out + b * H, cn, cp, kc + b * kc_row, kc_stride, H);
     }
   }
 };
@@ -80,7 +87,7 @@ struct LstmStep {
 //          hh_hat (T,B,4H), rstd_hh (T,B), c_hat (T,B,H), rstd_c (T,B)}; unneeded ones are undefined.
 std::vector<Tensor> lstm_forward(const Tensor& xp, const Tensor& h0, const Tensor& c0, const Tensor& w_hh,
                                  const OptTensor& h_mask, const OptTensor& keep_h, const OptTensor& keep_c,
-                                 const OptTensor& peephole, const OptTensor& ln_gain, const OptTensor& ln_bias,
+                                 const OptTensor& peephole, const OptTensor& ln_gain, const OptTensor& b_hh,
                                  const OptTensor& lnc_gain, const OptTensor& lnc_bias, double eps,
                                  bool save, bool save_gates) {
   const int64_t T = xp.size(0), B = xp.size(1), G = xp.size(2), H = G / 4;
@@ -101,7 +108,7 @@ std::vector<Tensor> lstm_forward(const Tensor& xp, const Tensor& h0, const Tenso
   Tensor c_hat = lnc ? at::empty({keep_gates ? T : 1, B, H}, opts) : Tensor();
   Tensor rstd_c = lnc ? at::empty({keep_gates ? T : 1, B}, opts) : Tensor();
   Tensor hm = h_mask.has_value() ? at::empty({B, H}, opts) : Tensor();
-  Tensor zeros = at::zeros({H}, opts);
+  Tensor zeros = at::zeros({G}, opts);
   Tensor w_t = w_hh.t();
 
   AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "lstm_forward", [&] {
@@ -109,7 +116,8 @@ std::vector<Tensor> lstm_forward(const Tensor& xp, const Tensor& h0, const Tenso
     const T_* z = zeros.data_ptr<T_>();
     const T_* peep = ptr<T_>(peephole);
     LstmStep<T_> step{B, H, peep ? peep : z, peep ? peep + H : z, peep ? peep + 2 * H : z,
-                      ptr<T_>(ln_gain), ptr<T_>(ln_bias), ptr<T_>(lnc_gain), ptr<T_>(lnc_bias), eps};
+                      ptr<T_>(ln_gain), b_hh.has_value() ? ptr<T_>(b_hh) : z, ptr<T_>(lnc_gain),
+                      ptr<T_>(lnc_bias), eps};
     const int64_t khs = keep_h.has_value() ? (keep_h->size(2) == 1 ? 0 : 1) : 0;
     const int64_t kcs = keep_c.has_value() ? (keep_c->size(2) == 1 ? 0 : 1) : 0;
     const int64_t khr_ = keep_h.has_value() ? keep_h->size(2) : 0;
@@ -123,12 +131,8 @@ std::vector<Tensor> lstm_forward(const Tensor& xp, const Tensor& h0, const Tenso
         at::mul_out(hm, h_prev, *h_mask);
         rec_in = hm;
       }
-      if (ln) {
-        g_t.copy_(xp[t]);
-        at::mm_out(hh, rec_in, w_t);
-      } else {
-        at::addmm_out(g_t, xp[t], rec_in, w_t);
-      }
+      at::mm_out(hh, rec_in, w_t);
+      const T_* xp_ptr = xp[t].data_ptr<T_>();
       T_* g_ptr = g_t.data_ptr<T_>();
       const T_* hh_ptr = hh.data_ptr<T_>();
       T_* hh_hat_ptr = ln ? hh_hat[s].data_ptr<T_>() : nullptr;
@@ -144,7 +148,7 @@ std::vector<Tensor> lstm_forward(const Tensor& xp, const Tensor& h0, const Tenso
       const T_* kh = keep_h.has_value() ? (*keep_h)[t].data_ptr<T_>() : z;
       const T_* kc = keep_c.has_value() ? (*keep_c)[t].data_ptr<T_>() : z;
       for_rows(B, G, [&](int64_t b0, int64_t b1) {
-        step(b0, b1, g_ptr, hh_ptr, hh_hat_ptr, rstd_hh_ptr, hp, cp, c_new_ptr, c_hat_ptr, rstd_c_ptr,
+        step(b0, b1, xp_ptr, g_ptr, hh_ptr, hh_hat_ptr, rstd_hh_ptr, hp, cp, c_new_ptr, c_hat_ptr, rstd_c_ptr,
              tc_ptr, ho, co, kh, khr_, khs, kc, kcr_, kcs);
       });
     }
@@ -173,7 +177,7 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
                                   const Tensor& hh_hat_saved, const Tensor& rstd_hh_saved,
                                   const Tensor& c_hat_saved, const Tensor& rstd_c_saved,
                                   const OptTensor& h_mask, const OptTensor& keep_h, const OptTensor& keep_c,
-                                  const OptTensor& peephole, const OptTensor& ln_gain, const OptTensor& ln_bias,
+                                  const OptTensor& peephole, const OptTensor& ln_gain, const OptTensor& b_hh,
                                   const OptTensor& lnc_gain, const OptTensor& lnc_bias, double eps) {
   const int64_t T = xp.size(0), B = xp.size(1), G = xp.size(2), H = G / 4;
   const bool ln = ln_gain.has_value(), lnc = lnc_gain.has_value();
@@ -186,7 +190,7 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
   Tensor dh = grad_h.clone(), dc = grad_c.clone();
   Tensor dh_prev = at::empty({B, H}, opts), dc_prev = at::empty({B, H}, opts);
   Tensor scratch_dt = at::empty({B, H}, opts), scratch_dcn = at::empty({B, H}, opts);
-  Tensor zeros = at::zeros({H}, opts);
+  Tensor zeros = at::zeros({G}, opts);
   // recompute buffers (one step)
   Tensor gates_r, tc_r, c_new_r, hh_hat_r, rstd_hh_r, c_hat_r, rstd_c_r, hh_r, h_junk, c_junk, hm_r;
   // what backward needs from the forward of step t, recomputed or saved
@@ -212,7 +216,8 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
     const T_ *wci = peep ? peep : z, *wcf = peep ? peep + H : z, *wco = peep ? peep + 2 * H : z;
     const T_* lg = ptr<T_>(ln_gain);
     const T_* lcg = ptr<T_>(lnc_gain);
-    LstmStep<T_> step{B, H, wci, wcf, wco, lg, ptr<T_>(ln_bias), lcg, ptr<T_>(lnc_bias), eps};
+    LstmStep<T_> step{B, H, wci, wcf, wco, lg, b_hh.has_value() ? ptr<T_>(b_hh) : z, lcg, ptr<T_>(lnc_bias),
+                      eps};
     const int64_t khs = keep_h.has_value() ? (keep_h->size(2) == 1 ? 0 : 1) : 0;
     const int64_t kcs = keep_c.has_value() ? (keep_c->size(2) == 1 ? 0 : 1) : 0;
     const int64_t khr_ = keep_h.has_value() ? keep_h->size(2) : 0;
@@ -227,12 +232,8 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
           at::mul_out(hm_r, hs[t], *h_mask);
           rec_in = hm_r;
         }
-        if (ln) {
-          gates_r.copy_(xp[t]);
-          at::mm_out(hh_r, rec_in, w_t);
-        } else {
-          at::addmm_out(gates_r, xp[t], rec_in, w_t);
-        }
+        at::mm_out(hh_r, rec_in, w_t);
+        const T_* xpp = xp[t].data_ptr<T_>();
         T_* gp = gates_r.data_ptr<T_>();
         const T_* hhp = hh_r.data_ptr<T_>();
         T_* xh = ln ? hh_hat_all[t].data_ptr<T_>() : nullptr;
@@ -246,7 +247,7 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
         T_* hj = h_junk.data_ptr<T_>();
         T_* cj = c_junk.data_ptr<T_>();  // c_t is known already: write it to a junk buffer
         for_rows(B, G, [&](int64_t b0, int64_t b1) {
-          step(b0, b1, gp, hhp, xh, rh, hp, cp, cn, ch, rcp, tp, hj, cj, kh, khr_, khs, kc, kcr_, kcs);
+          step(b0, b1, xpp, gp, hhp, xh, rh, hp, cp, cn, ch, rcp, tp, hj, cj, kh, khr_, khs, kc, kcr_, kcs);
         });
         g = gp;
         tcp = tp;
@@ -277,21 +278,16 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
         for (int64_t b = b0; b < b1; ++b) {
           const T_* gr = g + b * G;
           const T_* tr = tcp + b * H;
-          const T_* khr = kh + b * khr_;
-          const T_* kcr = kc + b * kcr_;
           T_* dGr = dG + b * G;
           T_* dtr = dtp + b * H;
           T_* dcnr = dcnp + b * H;
           T_* dhpr = dhprev + b * H;
           T_* dcpr = dcprev + b * H;
-          const T_* dhr = dhp + b * H;
-          const T_* dcr = dcp + b * H;
+          keep_split(dhp + b * H, dtr, dhpr, kh + b * khr_, khs, H);  // dtr: d h̃ for now
+          keep_split(dcp + b * H, dcnr, dcpr, kc + b * kcr_, kcs, H);
+          RNNKIT_SIMD
           for (int64_t k = 0; k < H; ++k) {
-            const T_ a = khr[k * khs], c = kcr[k * kcs];
-            const T_ dhn = dhr[k] * (T_(1) - a);
-            dhpr[k] = dhr[k] * a;
-            dcnr[k] = dcr[k] * (T_(1) - c);
-            dcpr[k] = dcr[k] * c;
+            const T_ dhn = dtr[k];
             const T_ o = gr[3 * H + k], tv = tr[k];
             dGr[3 * H + k] = dhn * tv * o * (T_(1) - o);
             dtr[k] = dhn * o * (T_(1) - tv * tv);
@@ -302,6 +298,7 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
             normalise_row_backward(dtr, chat + b * H, lcg, rc + b, dtr, H, 1);
           }
           const T_* cpr = cprev + b * H;
+          RNNKIT_SIMD
           for (int64_t k = 0; k < H; ++k) {
             const T_ i = gr[k], f = gr[H + k], gg = gr[2 * H + k];
             const T_ dct = dcnr[k] + dtr[k] + wco[k] * dGr[3 * H + k];
@@ -335,10 +332,8 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
     d_peep = at::stack({(d_xp.narrow(2, 0, H) * c_prev).sum({0, 1}), (d_xp.narrow(2, H, H) * c_prev).sum({0, 1}),
                         (d_xp.narrow(2, 3 * H, H) * c_new).sum({0, 1})});
   }
-  if (ln) {
-    d_lg = (d_xp * hh_hat_all).sum({0, 1});
-    d_lb = d_xp.sum({0, 1});
-  }
+  if (ln) d_lg = (d_xp * hh_hat_all).sum({0, 1});
+  if (b_hh.has_value()) d_lb = d_xp.sum({0, 1});
   if (lnc) {
     d_lcg = (d_lnc * c_hat_all).sum({0, 1});
     d_lcb = d_lnc.sum({0, 1});

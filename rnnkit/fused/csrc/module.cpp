@@ -12,12 +12,12 @@ std::vector<Tensor> lstm_backward(const Tensor&, const Tensor&, const Tensor&, c
                                   const OptTensor&, const OptTensor&, const OptTensor&, const OptTensor&,
                                   const OptTensor&, const OptTensor&, const OptTensor&, double);
 std::vector<Tensor> gru_forward(const Tensor&, const Tensor&, const Tensor&, const OptTensor&, const OptTensor&,
-                                const OptTensor&, const OptTensor&, double, bool, bool);
+                                const OptTensor&, const OptTensor&, const OptTensor&, double, bool, bool);
 std::vector<Tensor> gru_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const OptTensor&,
-                                 const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                 const OptTensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
                                  const OptTensor&, const OptTensor&, const OptTensor&, double);
 std::vector<Tensor> rnn_forward(const Tensor&, const Tensor&, const Tensor&, const OptTensor&, const OptTensor&,
-                                bool, bool);
+                                const OptTensor&, bool, bool);
 std::vector<Tensor> rnn_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
                                  const OptTensor&, const OptTensor&, bool);
 }  // namespace rnnkit

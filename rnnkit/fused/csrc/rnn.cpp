@@ -1,14 +1,14 @@
 // Fused Elman RNN over a whole sequence, forward and backward through time.
 //
-//   h̃ = act(xp_t + W_hh (h_{t-1} ⊙ m))        xp: the hoisted W_ih x_t + b_ih + b_hh; act = tanh or relu
+//   h̃ = act(xp_t + W_hh (h_{t-1} ⊙ m) + b_hh)     xp: the hoisted W_ih x_t + b_ih; act = tanh or relu
 //   h_t = h̃ + k_t ⊙ (h_{t-1} - h̃)            k: 1 past a sequence's end, zoneout otherwise
 #include "common.h"
 
 namespace rnnkit {
 
 // Returns {hs (T+1,B,H) with hs[0] = h0, h_new (T,B,H) pre-keep values (only with keep and save)}.
-std::vector<Tensor> rnn_forward(const Tensor& xp, const Tensor& h0, const Tensor& w_hh, const OptTensor& h_mask,
-                                const OptTensor& keep, bool relu, bool save) {
+std::vector<Tensor> rnn_forward(const Tensor& xp, const Tensor& h0, const Tensor& w_hh, const OptTensor& b_hh,
+                                const OptTensor& h_mask, const OptTensor& keep, bool relu, bool save) {
   const int64_t T = xp.size(0), B = xp.size(1), H = xp.size(2);
   auto opts = xp.options();
   Tensor hs = at::empty({T + 1, B, H}, opts);
@@ -16,10 +16,11 @@ std::vector<Tensor> rnn_forward(const Tensor& xp, const Tensor& h0, const Tensor
   const bool save_new = save && keep.has_value();
   Tensor h_new = at::empty({save_new ? T : 1, B, H}, opts);
   Tensor hm = h_mask.has_value() ? at::empty({B, H}, opts) : Tensor();
-  Tensor zeros = at::zeros({1}, opts);
+  Tensor zeros = at::zeros({H}, opts);
   Tensor w_t = w_hh.t();
   AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "rnn_forward", [&] {
     using T_ = scalar_t;
+    const T_* bias = b_hh.has_value() ? ptr<T_>(b_hh) : zeros.data_ptr<T_>();
     const int64_t ks = keep.has_value() ? (keep->size(2) == 1 ? 0 : 1) : 0;
     const int64_t kr_ = keep.has_value() ? keep->size(2) : 0;
     for (int64_t t = 0; t < T; ++t) {
@@ -29,22 +30,21 @@ std::vector<Tensor> rnn_forward(const Tensor& xp, const Tensor& h0, const Tensor
         rec_in = hm;
       }
       Tensor pre = keep.has_value() ? h_new[save_new ? t : 0] : hs[t + 1];
-      at::addmm_out(pre, xp[t], rec_in, w_t);
+      at::mm_out(pre, rec_in, w_t);
       T_* pp = pre.data_ptr<T_>();
+      const T_* xpp = xp[t].data_ptr<T_>();
       const T_* hp = hs[t].data_ptr<T_>();
       T_* ho = hs[t + 1].data_ptr<T_>();
       const T_* kp = keep.has_value() ? (*keep)[t].data_ptr<T_>() : zeros.data_ptr<T_>();
       for_rows(B, H, [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) {
           T_* p = pp + b * H;
+          const T_* x = xpp + b * H;
           const T_* h = hp + b * H;
           T_* o = ho + b * H;
-          const T_* kr = kp + b * kr_;
-          for (int64_t k = 0; k < H; ++k) {
-            const T_ v = activate(p[k], relu);
-            p[k] = v;
-            o[k] = v + kr[k * ks] * (h[k] - v);
-          }
+          RNNKIT_SIMD
+          for (int64_t k = 0; k < H; ++k) p[k] = activate(p[k] + x[k] + bias[k], relu);
+          keep_mix(o, p, h, kp + b * kr_, ks, H);
         }
       });
     }
@@ -52,7 +52,7 @@ std::vector<Tensor> rnn_forward(const Tensor& xp, const Tensor& h0, const Tensor
   return {hs, save_new ? h_new : Tensor()};
 }
 
-// Returns {d_xp (T,B,H), d_h0, d_w_hh}.
+// Returns {d_xp (T,B,H), d_h0, d_w_hh} (d_b_hh is d_xp summed over steps and batch).
 std::vector<Tensor> rnn_backward(const Tensor& grad_out, const Tensor& grad_h, const Tensor& w_hh,
                                  const Tensor& hs, const Tensor& h_new, const OptTensor& h_mask,
                                  const OptTensor& keep, bool relu) {
@@ -75,15 +75,11 @@ std::vector<Tensor> rnn_backward(const Tensor& grad_out, const Tensor& grad_h, c
       for_rows(B, H, [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) {
           const T_* v = vp + b * H;
-          const T_* d = dhp + b * H;
-          const T_* kr = kp + b * kr_;
           T_* dxr = dx + b * H;
-          T_* dpr = dpp + b * H;
+          keep_split(dhp + b * H, dxr, dpp + b * H, kp + b * kr_, ks, H);
+          RNNKIT_SIMD
           for (int64_t k = 0; k < H; ++k) {
-            const T_ keepk = kr[k * ks];
-            const T_ dn = d[k] * (T_(1) - keepk);
-            dxr[k] = relu ? (v[k] > T_(0) ? dn : T_(0)) : dn * (T_(1) - v[k] * v[k]);
-            dpr[k] = d[k] * keepk;
+            dxr[k] = relu ? (v[k] > T_(0) ? dxr[k] : T_(0)) : dxr[k] * (T_(1) - v[k] * v[k]);
           }
         }
       });
