@@ -10,7 +10,11 @@ from rnnkit.cells.lstm import LSTMCell
 from rnnkit.cells.regularizers import CellWrapper
 from rnnkit.cells.rnn import RNNCell
 
-IMPLS = ("auto", "reference", "native")
+IMPLS = ("auto", "reference", "native", "fused")
+
+FUSED_BEATS_NATIVE_ON_CPU = frozenset({"GRU", "RNN_TANH", "RNN_RELU"})
+"""Modes whose plain layers run faster on rnnkit's fused CPU kernel than on torch's (benchmarks/speed.py);
+torch's LSTM kernel (oneDNN) stays the faster one for the plain LSTM."""
 
 
 def native_blockers(mode: str | None, cells: Iterable[RecurrentCell]) -> list[str]:
@@ -38,18 +42,34 @@ def native_blockers(mode: str | None, cells: Iterable[RecurrentCell]) -> list[st
     return reasons
 
 
-def choose_path(impl: str, blockers: list[str], record: bool = False) -> str:
-    """Resolve ``impl`` ("auto" | "reference" | "native") to the path that runs: "native" or "reference".
+def choose_path(
+    impl: str,
+    blockers: list[str],
+    record: bool = False,
+    fused_blockers: list[str] | None = None,
+    prefer_fused: bool = False,
+) -> str:
+    """Resolve ``impl`` ("auto" | "reference" | "native" | "fused") to the path that runs.
+
+    ``blockers``: why torch's kernel cannot compute the layer; ``fused_blockers``: why rnnkit's fused kernel
+    cannot (None: not asked, treated as blocked); ``prefer_fused``: the fused kernel is the faster of the two
+    here. "auto" takes torch's kernel when it is exact and faster, else the fused kernel when it can, else
+    torch's kernel, else the reference loop. Recording the gates blocks torch's kernel only.
 
     Raises:
-        ValueError: unknown ``impl``, or ``impl="native"`` for a layer torch's kernel cannot compute.
+        ValueError: unknown ``impl``, or ``impl="native"`` / ``"fused"`` for a layer that kernel cannot run.
 
     Example:
         >>> choose_path("auto", [])
         'native'
+        >>> choose_path("auto", [], fused_blockers=[], prefer_fused=True)
+        'fused'
+        >>> choose_path("auto", ["peephole gates are not in torch's kernel"], fused_blockers=[])
+        'fused'
         >>> choose_path("auto", ["peephole or coupled gates are not in torch's LSTM kernel"])
         'reference'
     """
+    fused_blockers = ["not asked"] if fused_blockers is None else fused_blockers
     if impl not in IMPLS:
         raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
     if record:
@@ -60,9 +80,17 @@ def choose_path(impl: str, blockers: list[str], record: bool = False) -> str:
             + "; ".join(blockers)
             + ". Use impl='auto' (it picks the reference path here) or impl='reference'."
         )
-    if impl == "auto":
-        return "reference" if blockers else "native"
-    return impl
+    if impl == "fused" and fused_blockers:
+        raise ValueError(
+            "impl='fused' cannot run this layer: "
+            + "; ".join(fused_blockers)
+            + ". Use impl='auto' (it picks the fastest exact path) or impl='reference'."
+        )
+    if impl != "auto":
+        return impl
+    if not blockers and not (prefer_fused and not fused_blockers):
+        return "native"
+    return "reference" if fused_blockers else "fused"
 
 
 LOOP_IMPLS = ("auto", "reference", "fused")

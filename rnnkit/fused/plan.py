@@ -74,6 +74,8 @@ def runtime_blockers(x: torch.Tensor) -> list[str]:
         reasons.append(f"the fused kernels run on CPU; input is on {x.device.type} (cuDNN runs plain layers)")
     if x.dtype not in (torch.float32, torch.float64):
         reasons.append(f"the fused kernels run float32/float64, not {x.dtype}")
+    elif torch.is_autocast_enabled(x.device.type):
+        reasons.append("autocast is on and the fused kernels run float32/float64 only")
     if not reasons and extension.load() is None:
         reasons.append(
             f"the C++ extension is unavailable ({extension.disabled_reason() or 'its build failed'})"

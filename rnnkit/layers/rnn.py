@@ -15,14 +15,17 @@ from rnnkit.cells.rnn import RNNCell
 from rnnkit.layers.rnn_base import RNNBase
 
 _REGULARISERS = """
-    Regularisers (any of them switches to rnnkit's own path; all inactive in ``eval()``):
+    Regularisers (any of them switches to rnnkit's own kernel; all inactive in ``eval()``):
         recurrent_dropout: variational dropout on ``h_{t-1}``, one mask per sequence (Gal & Ghahramani 2016).
         zoneout: probability that a unit keeps its previous value, a float or ``(p_h, p_c)``
             (Krueger et al. 2017).
         weight_drop: DropConnect on ``W_hh``, one mask per forward call (Merity et al. 2018, AWD-LSTM).
         learn_initial_state: learn ``h_0`` (and ``c_0``) instead of starting from zeros.
-        impl: ``"auto"`` (torch's fused kernel when it computes this exact layer, else rnnkit's loop),
-            ``"native"`` (torch's kernel, or an error saying why it cannot) or ``"reference"`` (the loop).
+        impl: ``"auto"`` (the fastest exact path: torch's kernel, rnnkit's fused C++ kernel, else the loop),
+            ``"native"`` (torch's kernel), ``"fused"`` (rnnkit's kernel; either one raises, saying why, where
+            it cannot run the layer) or ``"reference"`` (the step-by-step loop over the cell).
+        recompute: keep only the states for backward and recompute the gates (fused kernel; about 3x less
+            activation memory for an LSTM, one more GEMM per step).
 """
 
 

@@ -12,8 +12,9 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from rnnkit.cells.base import LSTMState, RecurrentCell, State, check_probability, check_size
 from rnnkit.cells.regularizers import RecurrentDropout, WeightDrop, Zoneout, base_cell
-from rnnkit.fused.dispatch import choose_path, native_blockers
+from rnnkit.fused.dispatch import FUSED_BEATS_NATIVE_ON_CPU, choose_path, native_blockers
 from rnnkit.fused.native import flatten_for_cudnn, run_native
+from rnnkit.fused.plan import plan_or_blockers, runtime_blockers
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.masking import check_lengths
 from rnnkit.layers.stacked import Stacked
@@ -32,8 +33,11 @@ class RNNBase(nn.Module):
 
     Beyond torch: ``lengths=`` (any device, unsorted, no packing), :meth:`record` for the per-step gates
     and states, the regularisers (``recurrent_dropout``, ``zoneout``, ``weight_drop``), a learned initial
-    state, and ``impl=`` to choose between torch's fused kernel ("native") and rnnkit's loop ("reference").
-    With ``impl="auto"`` a layer that torch's kernel computes exactly runs on it.
+    state, ``recompute=True`` (less training memory, one more GEMM per step), and ``impl=`` to choose
+    between torch's fused kernel ("native"), rnnkit's fused C++ kernel ("fused") and rnnkit's step-by-step
+    loop ("reference"). ``impl="auto"`` runs the fastest exact one: on CPU rnnkit's kernel for plain GRU
+    and RNN layers and for every variant it covers, torch's for the plain LSTM; on CUDA cuDNN for plain
+    layers.
 
     The modules are composed, not flattened: ``self.stack`` is a :class:`Stacked` of :class:`Recurrent`
     (or :class:`Bidirectional`) layers holding the cells; torch's flat names are aliases of those parameters.
@@ -57,6 +61,7 @@ class RNNBase(nn.Module):
         weight_drop: float = 0.0,
         learn_initial_state: bool = False,
         impl: str = "auto",
+        recompute: bool = False,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -71,7 +76,7 @@ class RNNBase(nn.Module):
                 f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
                 stacklevel=3,
             )
-        choose_path(impl, [])  # validates the name early
+        choose_path(impl, [], fused_blockers=[])  # validates the name early
         self.mode, self.input_size, self.hidden_size, self.num_layers = (
             mode,
             input_size,
@@ -79,7 +84,7 @@ class RNNBase(nn.Module):
             num_layers,
         )
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
-        self.bidirectional, self.proj_size, self.impl = bidirectional, proj_size, impl
+        self.bidirectional, self.proj_size = bidirectional, proj_size
         directions = 2 if bidirectional else 1
 
         layers = []
@@ -98,7 +103,12 @@ class RNNBase(nn.Module):
                     else:  # one p for every state the cell has
                         cell = Zoneout(cell, zoneout, zoneout if len(cell.state_sizes) == 2 else 0.0)
                 recurrents.append(
-                    Recurrent(cell, reverse=direction == 1, learn_initial_state=learn_initial_state)
+                    Recurrent(
+                        cell,
+                        reverse=direction == 1,
+                        learn_initial_state=learn_initial_state,
+                        recompute=recompute,
+                    )
                 )
             layers.append(Bidirectional(*recurrents) if bidirectional else recurrents[0])
         self.stack = Stacked(layers, dropout=dropout)
@@ -109,6 +119,19 @@ class RNNBase(nn.Module):
         self._kernel_weights = [owner for flat, owner in self._flat_owners.items() if _is_torch_weight(flat)]
         self.register_state_dict_post_hook(_state_dict_to_flat_names)
         self.register_load_state_dict_pre_hook(_load_flat_names)
+        self.impl = impl
+
+    @property
+    def impl(self) -> str:
+        """``"auto" | "reference" | "native" | "fused"`` (settable; see the class docstring)."""
+        return self._impl
+
+    @impl.setter
+    def impl(self, value: str) -> None:
+        choose_path(value, [], fused_blockers=[])  # validates the name
+        self._impl = value
+        for recurrent in self.recurrent_layers():  # what the unrolled layers run when not torch's kernel
+            recurrent.impl = value if value in ("reference", "fused") else "auto"
 
     @property
     def output_size(self) -> int:
@@ -185,6 +208,15 @@ class RNNBase(nn.Module):
         self.flatten_parameters()
         return result
 
+    def _fused_blockers(self, input: Tensor | PackedSequence) -> list[str]:
+        """Why rnnkit's fused kernel cannot run this layer on ``input`` (empty: it can)."""
+        data = input.data if isinstance(input, PackedSequence) else input
+        reasons: list[str] = runtime_blockers(data) if isinstance(data, Tensor) else ["input is not a Tensor"]
+        for cell in self._cells():
+            plan = plan_or_blockers(cell)
+            reasons += [r for r in plan if r not in reasons] if isinstance(plan, list) else []
+        return reasons
+
     def _cells(self) -> list[RecurrentCell]:
         return [r.cell for r in self.recurrent_layers()]
 
@@ -224,7 +256,13 @@ class RNNBase(nn.Module):
 
     def _run(self, input, hx, lengths, record):
         name = type(self).__name__
-        path = choose_path(self.impl, native_blockers(self.mode, self._cells()), record)
+        path = choose_path(
+            self.impl,
+            native_blockers(self.mode, self._cells()),
+            record,
+            fused_blockers=self._fused_blockers(input),
+            prefer_fused=self.mode in FUSED_BEATS_NATIVE_ON_CPU,
+        )
         if isinstance(input, PackedSequence):
             if lengths is not None:
                 raise ValueError(f"{name}: give either a PackedSequence or lengths=, not both")
@@ -266,7 +304,7 @@ class RNNBase(nn.Module):
             lengths = check_lengths(lengths, batch, steps)
         if hx is not None:
             self._check_hx(hx, batch, batched=True)
-        if path == "reference":
+        if path != "native":  # rnnkit's unrolled layers: each runs the fused kernel or the loop
             return self._run_reference(input, hx, lengths, record)
         if lengths is None:
             return *run_native(

@@ -79,3 +79,63 @@ def test_inter_layer_dropout_is_active_in_training_on_both_paths():
         assert not torch.equal(lstm(x)[0], lstm(x)[0])
         lstm.eval()
         assert torch.equal(lstm(x)[0], lstm(x)[0])
+
+
+def fused_path_of(layer, x) -> str:
+    from rnnkit.fused.dispatch import FUSED_BEATS_NATIVE_ON_CPU
+
+    return choose_path(
+        layer.impl,
+        native_blockers(layer.mode, layer._cells()),
+        fused_blockers=layer._fused_blockers(x),
+        prefer_fused=layer.mode in FUSED_BEATS_NATIVE_ON_CPU,
+    )
+
+
+@pytest.mark.parametrize(
+    ("make_layer", "expected"),
+    [
+        (lambda: rnnkit.LSTM(3, 4), "native"),  # torch's oneDNN LSTM is the faster one on CPU
+        (lambda: rnnkit.GRU(3, 4), "fused"),
+        (lambda: rnnkit.RNN(3, 4, nonlinearity="relu"), "fused"),
+        (lambda: rnnkit.LSTM(3, 4, layer_norm=True), "fused"),
+        (lambda: rnnkit.LSTM(3, 4, peephole=True, zoneout=0.1, recurrent_dropout=0.2), "fused"),
+        (lambda: rnnkit.GRU(3, 4, layer_norm=True, weight_drop=0.2), "fused"),
+        (lambda: rnnkit.LSTM(3, 4, proj_size=2), "native"),
+        (lambda: rnnkit.LSTM(3, 4, proj_size=2, layer_norm=True), "reference"),
+        (lambda: rnnkit.LSTM(3, 4, coupled=True), "reference"),
+        (lambda: rnnkit.GRU(3, 4, reset_after=False), "reference"),
+        (lambda: rnnkit.GRU(3, 4, impl="reference"), "reference"),
+        (lambda: rnnkit.LSTM(3, 4, impl="fused"), "fused"),
+    ],
+)
+def test_auto_picks_the_fastest_exact_path_on_cpu(make_layer, expected):
+    from rnnkit.fused import extension
+
+    if extension.load() is None and expected == "fused":
+        pytest.skip(f"fused kernels unavailable: {extension.disabled_reason()}")
+    assert fused_path_of(make_layer(), torch.randn(2, 1, 3)) == expected
+
+
+def test_fused_request_that_cannot_run_says_why():
+    layer = rnnkit.LSTM(3, 4, coupled=True, impl="fused")
+    with pytest.raises(ValueError, match="impl='fused' cannot run this layer: LSTMCell with coupled gates"):
+        layer(torch.randn(2, 1, 3))
+    with pytest.raises(ValueError, match="autocast is on"):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            rnnkit.GRU(3, 4, impl="fused")(torch.randn(2, 1, 3))
+
+
+def test_a_disabled_extension_falls_back_to_the_loop(monkeypatch):
+    from rnnkit.fused import extension
+
+    monkeypatch.setenv("RNNKIT_NO_EXTENSION", "1")
+    assert extension.disabled_reason() == "RNNKIT_NO_EXTENSION is set"
+    monkeypatch.setattr(extension, "load", lambda: None)
+    layer = rnnkit.GRU(3, 4, layer_norm=True)
+    reference = rnnkit.GRU(3, 4, layer_norm=True, impl="reference")
+    reference.load_state_dict(layer.state_dict())
+    x = torch.randn(5, 2, 3)
+    torch.testing.assert_close(layer(x)[0], reference(x)[0])
+    with pytest.raises(ValueError, match="the C\\+\\+ extension is unavailable"):
+        rnnkit.GRU(3, 4, impl="fused")(x)

@@ -18,7 +18,7 @@ def test_bad_constructor_arguments(layer_type):
     with pytest.raises(TypeError, match="input_size should be of type int, got: str"):
         layer_type("3", 4)
     with pytest.raises(
-        ValueError, match=r"impl must be one of \('auto', 'reference', 'native'\), got 'fast'"
+        ValueError, match=r"impl must be one of \('auto', 'reference', 'native', 'fused'\), got 'fast'"
     ):
         layer_type(3, 4, impl="fast")
     with pytest.raises(ValueError, match=r"RecurrentDropout: p must be in \[0, 1\], got -0.2"):

@@ -106,8 +106,8 @@ inline void normalise_row_backward(const T* dy, const T* x_hat, const T* gain, c
   }
 }
 
-// out = fresh + k ⊙ (prev - fresh): k is a row of n values (stride 1) or one value (stride 0).
-// out may alias fresh.
+// out = k ⊙ prev + (1 - k) ⊙ fresh: k is a row of n values (stride 1) or one value (stride 0); written so
+// that k = 1 keeps prev bit for bit. out may alias fresh.
 template <typename T>
 inline void keep_mix(T* out, const T* fresh, const T* prev, const T* k, int64_t stride, int64_t n) {
   if (!stride && k[0] == T(0)) {  // nothing kept (no zoneout, within the sequence)
@@ -116,11 +116,11 @@ inline void keep_mix(T* out, const T* fresh, const T* prev, const T* k, int64_t 
   }
   if (stride) {
     RNNKIT_SIMD
-    for (int64_t j = 0; j < n; ++j) out[j] = fresh[j] + k[j] * (prev[j] - fresh[j]);
+    for (int64_t j = 0; j < n; ++j) out[j] = k[j] * prev[j] + (T(1) - k[j]) * fresh[j];
   } else {
     const T a = k[0];
     RNNKIT_SIMD
-    for (int64_t j = 0; j < n; ++j) out[j] = fresh[j] + a * (prev[j] - fresh[j]);
+    for (int64_t j = 0; j < n; ++j) out[j] = a * prev[j] + (T(1) - a) * fresh[j];
   }
 }
 

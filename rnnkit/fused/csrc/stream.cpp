@@ -50,16 +50,17 @@ class StreamLayer {
       for (int64_t j = 0; j < G_; ++j) {
         const float* row = wi + j * I;
         float s = 0.f;
-        for (int64_t k = 0; k < I; ++k) s += row[k] * xb[k];
+        _Pragma("omp simd reduction(+ : s)") for (int64_t k = 0; k < I; ++k) s += row[k] * xb[k];
         xi[j] = s + bi[j];
       }
       for (int64_t j = 0; j < G_; ++j) {
         const float* row = wh + j * H;
         float s = 0.f;
-        for (int64_t k = 0; k < H; ++k) s += row[k] * h[k];
+        _Pragma("omp simd reduction(+ : s)") for (int64_t k = 0; k < H; ++k) s += row[k] * h[k];
         hh[j] = s + bh[j];
       }
       if (gates_ == 4) {
+        RNNKIT_SIMD
         for (int64_t k = 0; k < H; ++k) {
           const float i = sigmoid(xi[k] + hh[k]);
           const float f = sigmoid(xi[H + k] + hh[H + k]);
@@ -69,6 +70,7 @@ class StreamLayer {
           h[k] = o * tanh_(c[k]);
         }
       } else if (gates_ == 3) {
+        RNNKIT_SIMD
         for (int64_t k = 0; k < H; ++k) {
           const float r = sigmoid(xi[k] + hh[k]);
           const float z = sigmoid(xi[H + k] + hh[H + k]);
