@@ -244,7 +244,7 @@ def classifier(sc: Scenario, args, table: Table) -> None:
     for name, lstm in contenders.items():
         if lstm is not peer:
             lstm.load_state_dict(peer.state_dict())
-        model = TextClassifier(lstm)
+        model = TextClassifier(lstm, dim=sc.input_size)
 
         def step(model=model) -> None:
             model.zero_grad(set_to_none=True)
