@@ -12,9 +12,10 @@ from rnnkit.cells.rnn import RNNCell
 
 IMPLS = ("auto", "reference", "native", "fused")
 
-FUSED_BEATS_NATIVE_ON_CPU = frozenset({"GRU", "RNN_TANH", "RNN_RELU"})
-"""Modes whose plain layers run faster on rnnkit's fused CPU kernel than on torch's (benchmarks/speed.py);
-torch's LSTM kernel (oneDNN) stays the faster one for the plain LSTM."""
+FUSED_BEATS_NATIVE_ON_CPU = frozenset({("GRU", True), ("GRU", False), ("RNN_TANH", True), ("RNN_RELU", True)})
+"""(mode, training) of the plain layers that run faster on rnnkit's fused CPU kernel than on torch's
+(measured by benchmarks/speed.py); torch's oneDNN kernel stays faster for the plain LSTM and for RNN
+inference."""
 
 
 def native_blockers(mode: str | None, cells: Iterable[RecurrentCell]) -> list[str]:

@@ -261,7 +261,7 @@ class RNNBase(nn.Module):
             native_blockers(self.mode, self._cells()),
             record,
             fused_blockers=self._fused_blockers(input),
-            prefer_fused=self.mode in FUSED_BEATS_NATIVE_ON_CPU,
+            prefer_fused=(self.mode, self.training and torch.is_grad_enabled()) in FUSED_BEATS_NATIVE_ON_CPU,
         )
         if isinstance(input, PackedSequence):
             if lengths is not None:

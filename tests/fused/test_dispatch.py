@@ -88,7 +88,7 @@ def fused_path_of(layer, x) -> str:
         layer.impl,
         native_blockers(layer.mode, layer._cells()),
         fused_blockers=layer._fused_blockers(x),
-        prefer_fused=layer.mode in FUSED_BEATS_NATIVE_ON_CPU,
+        prefer_fused=(layer.mode, layer.training) in FUSED_BEATS_NATIVE_ON_CPU,
     )
 
 
@@ -139,3 +139,13 @@ def test_a_disabled_extension_falls_back_to_the_loop(monkeypatch):
     torch.testing.assert_close(layer(x)[0], reference(x)[0])
     with pytest.raises(ValueError, match="the C\\+\\+ extension is unavailable"):
         rnnkit.GRU(3, 4, impl="fused")(x)
+
+
+def test_rnn_inference_stays_on_torchs_kernel_and_gru_inference_on_ours():
+    from rnnkit.fused import extension
+
+    if extension.load() is None:
+        pytest.skip(f"fused kernels unavailable: {extension.disabled_reason()}")
+    x = torch.randn(2, 1, 3)
+    assert fused_path_of(rnnkit.RNN(3, 4).eval(), x) == "native"
+    assert fused_path_of(rnnkit.GRU(3, 4).eval(), x) == "fused"

@@ -60,24 +60,21 @@ inline T* ptr(const OptTensor& t) {
   return t.has_value() && t->defined() ? t->data_ptr<T>() : nullptr;
 }
 
-// Row-wise layer norm of x (n features, `groups` equal blocks) without gain: writes x_hat, returns
-// nothing; rstd receives one 1/sqrt(var + eps) per group.
+// Row-wise layer norm of x (n features in `groups` equal blocks) without gain: writes x_hat and one
+// rstd = 1/sqrt(var + eps) per group. Two passes (mean, then variance about it), vectorised.
 template <typename T>
 inline void normalise_row(const T* x, T* x_hat, T* rstd, int64_t n, int64_t groups, double eps) {
   const int64_t size = n / groups;
   for (int64_t g = 0; g < groups; ++g) {
     const T* xg = x + g * size;
     T* yg = x_hat + g * size;
-    double mean = 0, sq = 0;
-    for (int64_t k = 0; k < size; ++k) mean += xg[k];
-    mean /= size;
-    for (int64_t k = 0; k < size; ++k) {
-      const double d = xg[k] - mean;
-      sq += d * d;
-    }
-    const T r = T(1.0 / std::sqrt(sq / size + eps));
-    const T m = T(mean);
-    for (int64_t k = 0; k < size; ++k) yg[k] = (xg[k] - m) * r;
+    T sum = 0, sq = 0;
+    _Pragma("omp simd reduction(+ : sum)") for (int64_t k = 0; k < size; ++k) sum += xg[k];
+    const T mean = sum / T(size);
+    _Pragma("omp simd reduction(+ : sq)") for (int64_t k = 0; k < size; ++k) sq += (xg[k] - mean) * (xg[k] - mean);
+    const T r = T(1) / std::sqrt(sq / T(size) + T(eps));
+    RNNKIT_SIMD
+    for (int64_t k = 0; k < size; ++k) yg[k] = (xg[k] - mean) * r;
     rstd[g] = r;
   }
 }
@@ -89,20 +86,17 @@ inline void normalise_row_backward(const T* dy, const T* x_hat, const T* gain, c
   const int64_t size = n / groups;
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t o = g * size;
-    double mean_dxh = 0, mean_dxh_xh = 0;
-    for (int64_t k = 0; k < size; ++k) {
-      const double dxh = double(dy[o + k]) * gain[o + k];
-      mean_dxh += dxh;
-      mean_dxh_xh += dxh * x_hat[o + k];
-    }
-    mean_dxh /= size;
-    mean_dxh_xh /= size;
-    const T r = rstd[g];
-    const T a = T(mean_dxh), b = T(mean_dxh_xh);
-    for (int64_t k = 0; k < size; ++k) {
+    T a = 0, b = 0;
+    _Pragma("omp simd reduction(+ : a, b)") for (int64_t k = 0; k < size; ++k) {
       const T dxh = dy[o + k] * gain[o + k];
-      dx[o + k] = r * (dxh - a - x_hat[o + k] * b);
+      a += dxh;
+      b += dxh * x_hat[o + k];
     }
+    a /= T(size);
+    b /= T(size);
+    const T r = rstd[g];
+    RNNKIT_SIMD
+    for (int64_t k = 0; k < size; ++k) dx[o + k] = r * (dy[o + k] * gain[o + k] - a - x_hat[o + k] * b);
   }
 }
 
