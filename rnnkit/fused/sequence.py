@@ -9,6 +9,7 @@ the sequence lengths (1 past a sequence's end, so its state stays put) and zoneo
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.cells.base import LSTMState, State
@@ -199,10 +200,15 @@ def run_fused(
     internals as the reference loop records them (gates and states, zero past each sequence's end).
     """
     cell = plan.cell
-    if isinstance(cell, (LayerNormLSTMCell, LayerNormGRUCell)):
-        xp, b_ih = outer_cell.project_input(x), None
-    else:
-        xp, b_ih = torch.matmul(x, cell.weight_ih.t()), cell.bias_ih
+    xp, b_ih = torch.matmul(x, cell.weight_ih.t()), cell.bias_ih
+    if isinstance(cell, (LayerNormLSTMCell, LayerNormGRUCell)):  # LN(W_ih x; α_x), in one ATen op
+        norm = cell.ln_ih
+        gain = norm.weight.reshape(-1)
+        if norm.groups == 1:
+            xp = F.layer_norm(xp, (xp.size(-1),), gain, None, norm.eps)
+        else:
+            xp = (F.layer_norm(xp.unflatten(-1, (norm.groups, norm.size)), (norm.size,), eps=norm.eps)
+                  .flatten(-2) * gain)  # fmt: skip
     save = torch.is_grad_enabled() and (
         xp.requires_grad
         or state_requires_grad(state)
@@ -228,7 +234,7 @@ def _run_lstm(cell, xp, b_ih, state, rec, keeps, recompute, record, save):
     layer_norm = isinstance(cell, LayerNormLSTMCell)
     peephole = torch.stack([cell.weight_ci, cell.weight_cf, cell.weight_co]) if cell.peephole else None
     ln_gain = lnc_gain = lnc_bias = None
-    b_hh = cell.bias_hh if layer_norm else _add(b_ih, rec.bias)  # layer norm: b_hh comes after the norm
+    b_hh = _add(b_ih, cell.bias_hh if layer_norm else rec.bias)  # layer norm: both come after the norms
     if layer_norm:
         ln_gain = cell.ln_hh.weight.reshape(-1)
         lnc_gain = cell.ln_c.weight if cell.ln_c.weight is not None else xp.new_ones(cell.hidden_size)
