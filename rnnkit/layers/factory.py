@@ -47,7 +47,8 @@ class RNNConfig:
     zoneout: float | tuple[float, float] = 0.0
     weight_drop: float = 0.0
     learn_initial_state: bool = False
-    impl: Literal["auto", "reference", "native"] = "auto"
+    impl: Literal["auto", "reference", "native", "fused"] = "auto"
+    recompute: bool = False  # fused kernel: recompute the gates in backward (less memory)
 
     def __post_init__(self) -> None:
         if self.cell not in _LAYERS:
@@ -83,6 +84,7 @@ def build_rnn(config: RNNConfig, input_size: int) -> RNNBase:
         "weight_drop": config.weight_drop,
         "learn_initial_state": config.learn_initial_state,
         "impl": config.impl,
+        "recompute": config.recompute,
     }
     if config.cell == "lstm":
         options.update(proj_size=config.proj_size, layer_norm=config.layer_norm, peephole=config.peephole,

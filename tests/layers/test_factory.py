@@ -57,3 +57,11 @@ def test_options_are_passed_through():
 def test_options_a_cell_does_not_have_are_refused(options, message):
     with pytest.raises(ValueError, match=message):
         RNNConfig(**options)
+
+
+def test_config_chooses_the_fused_kernel_and_recompute():
+    from rnnkit.layers.factory import RNNConfig, build_rnn
+
+    layer = build_rnn(RNNConfig(cell="gru", hidden_size=8, impl="fused", recompute=True), 4)
+    assert layer.impl == "fused"
+    assert all(r.impl == "fused" and r.recompute for r in layer.recurrent_layers())
