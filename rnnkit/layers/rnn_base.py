@@ -256,13 +256,16 @@ class RNNBase(nn.Module):
 
     def _run(self, input, hx, lengths, record):
         name = type(self).__name__
-        path = choose_path(
-            self.impl,
-            native_blockers(self.mode, self._cells()),
-            record,
-            fused_blockers=self._fused_blockers(input),
-            prefer_fused=(self.mode, self.training and torch.is_grad_enabled()) in FUSED_BEATS_NATIVE_ON_CPU,
+        native = native_blockers(self.mode, self._cells())
+        data = input.data if isinstance(input, PackedSequence) else input
+        on_cpu = isinstance(data, Tensor) and data.device.type == "cpu"
+        prefer_fused = (
+            on_cpu and (self.mode, self.training and torch.is_grad_enabled()) in FUSED_BEATS_NATIVE_ON_CPU
         )
+        # ask about the fused kernel (which may build it) only when its answer can matter
+        ask = self.impl == "fused" or (self.impl == "auto" and (native or record or prefer_fused))
+        fused = self._fused_blockers(input) if ask else None
+        path = choose_path(self.impl, native, record, fused_blockers=fused, prefer_fused=prefer_fused)
         if isinstance(input, PackedSequence):
             if lengths is not None:
                 raise ValueError(f"{name}: give either a PackedSequence or lengths=, not both")

@@ -13,7 +13,9 @@ from rnnkit.cells.regularizers import RecurrentDropout, WeightDrop, Zoneout
 from rnnkit.layers.unroll import Recurrent
 
 CELLS = [MinGRUCell, MinLSTMCell]
-TOL = {torch.float32: {"rtol": 1e-5, "atol": 1e-5}, torch.float64: {"rtol": 1e-10, "atol": 1e-10}}
+# float32: the log-space scan and the step loop round differently; with saturated gates (scale 3) their
+# gradients differ by up to ~1.5e-5 (hypothesis found seed 65535), so float32 gets 5e-5
+TOL = {torch.float32: {"rtol": 5e-5, "atol": 5e-5}, torch.float64: {"rtol": 1e-10, "atol": 1e-10}}
 PARAM_NAMES = ["weight_ih", "bias_ih"]
 
 
