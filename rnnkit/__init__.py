@@ -20,6 +20,7 @@ from rnnkit.cells import (
     WeightDrop,
     Zoneout,
 )
+from rnnkit.fused.stream import Streamer
 from rnnkit.layers import (
     GRU,
     LSTM,
@@ -72,6 +73,7 @@ __all__ = [
     "RecurrentDropout",
     "Stacked",
     "Stateful",
+    "Streamer",
     "WeightDrop",
     "Zoneout",
     "__version__",

@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Sequence
 
 from rnnkit import __version__
-from rnnkit.cli import data, demo, evaluate, predict, train
+from rnnkit.cli import data, demo, evaluate, experiment, inspect, predict, report, train
 
-COMMANDS = (train, evaluate, predict, data, demo)
+COMMANDS = (train, evaluate, predict, inspect, report, experiment, data, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""Experiments that show what the inspection tools are for: the long-memory tasks (``rnnkit experiment``)."""

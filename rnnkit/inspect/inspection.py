@@ -1,0 +1,193 @@
+"""One example in, every picture of it out: gates, cell states, gradient flow, saliency, attention.
+
+:func:`inspect_example` is what ``rnnkit inspect`` and ``rnnkit report`` run for each example; the loss is
+the task's own ``compute_loss`` (any task), so nothing here knows about a particular model beyond two
+optional extras: saliency for token classifiers and attention for models that return attention weights.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.inspect.examples import Example, group_labels
+from rnnkit.inspect.figures import FORMATS
+from rnnkit.inspect.gradient_flow import gradient_flow
+from rnnkit.inspect.plot_flow import plot_step_gradients
+from rnnkit.inspect.plot_gates import plot_cell_trajectories, plot_gates
+from rnnkit.inspect.plot_text import plot_attention, plot_saliency_text, saliency_html
+from rnnkit.inspect.recording import record
+from rnnkit.inspect.saliency import saliency
+
+__all__ = ["ExampleReport", "Picture", "inspect_example"]
+
+LossFn = Callable[[nn.Module, Any], Tensor]
+MAX_PANELS = 4  # layers x directions drawn per call: a 2-layer bidirectional model has 4
+
+
+@dataclass
+class Picture:
+    """One picture: a caption, its kind (``gates``, ``cells``, ``gradients``, ``jacobian``, ``saliency``,
+    ``attention``) and the files (PNG first)."""
+
+    caption: str
+    kind: str
+    files: list[Path]
+
+
+@dataclass
+class ExampleReport:
+    """The pictures of one :class:`Example`, its loss and, for token classifiers, the saliency as HTML."""
+
+    title: str
+    note: str
+    loss: float
+    pictures: list[Picture] = field(default_factory=list)
+    saliency_html: str = ""
+
+
+def _one(internals: dict[str, Tensor], length: int) -> dict[str, Tensor]:
+    return {name: values[0, :length].detach().cpu() for name, values in internals.items()}
+
+
+def inspect_example(
+    model: nn.Module,
+    example: Example,
+    loss_fn: LossFn,
+    out_dir: str | os.PathLike,
+    prefix: str = "example",
+    formats: Sequence[str] = FORMATS,
+    projections: int | None = 8,
+) -> ExampleReport:
+    """Record, measure and draw one example (a batch of one); pictures go to ``out_dir/<prefix>_*``.
+
+    The model runs in eval mode. The recording is checked against the model's own outputs
+    (``record(check=True)``): a difference raises ``RuntimeError``.
+
+    Args:
+        model: the trained model.
+        example: from :mod:`rnnkit.inspect.examples`.
+        loss_fn: ``(model, batch) -> loss`` (a task's ``compute_loss``).
+        projections: Gaussian projections for ``‖∂h_T/∂s_t‖`` (None: exact).
+    """
+    out_dir = Path(out_dir)
+    model.eval()
+    with torch.no_grad(), record(model, check=True) as recording:
+        loss = float(loss_fn(model, example.batch))
+    flows = gradient_flow(model, example.batch, loss_fn, projections=projections)
+    report = ExampleReport(example.title, example.note, loss)
+    pool = getattr(getattr(model, "conv", None), "pool_size", None)
+    for call in recording.calls:
+        if call.steps < 2:  # a decoder stepping token by token: nothing to see over time
+            continue
+        length = int(call.valid_lengths()[0])
+        tokens = group_labels(example.tokens.get(call.name.split("#")[0], []), length, pool)
+        stem = f"{prefix}_{call.name.replace('.', '_').replace('#', '_')}"
+        for k, label in enumerate(call.labels[:MAX_PANELS]):
+            where = f"{call.name} {label}".strip()
+            part = _one(call.internals[k], length)
+            files = plot_gates(
+                part, out_dir / f"{stem}_{k}_gates", tokens, f"{where}: gates", formats=formats
+            )
+            report.pictures.append(Picture(f"{where}: gate activations and hidden state", "gates", files))
+            state = "cell state" if "c" in part else "hidden state"
+            files = plot_cell_trajectories(
+                part, out_dir / f"{stem}_{k}_cells", tokens, title=f"{where}: {state}", formats=formats
+            )
+            report.pictures.append(Picture(f"{where}: most active units over time", "cells", files))
+        mine = [f for f in flows if f.call == call.name][:MAX_PANELS]
+        if mine:
+            grads = {f.label: f.loss_grad[0, :length] for f in mine}
+            title = f"{call.name}: ‖dL/ds_t‖ per step"
+            files = plot_step_gradients(grads, out_dir / f"{stem}_gradients", tokens, title, formats)
+            report.pictures.append(
+                Picture(
+                    f"{call.name}: gradient of the loss w.r.t. each state s_t (h_t, and c_t for an LSTM)",
+                    "gradients",
+                    files,
+                )
+            )
+            jac = {f.label: f.jacobian[0, :length] for f in mine if f.jacobian is not None}
+            title = f"{call.name}: ‖∂h_T/∂s_t‖_F per step"
+            files = plot_step_gradients(jac, out_dir / f"{stem}_jacobian", tokens, title, formats)
+            report.pictures.append(
+                Picture(
+                    f"{call.name}: how much the state s_t still moves the last hidden state h_T",
+                    "jacobian",
+                    files,
+                )
+            )
+    _saliency(model, example, out_dir, prefix, formats, report)
+    _attention(model, example, out_dir, prefix, formats, report, pool)
+    return report
+
+
+def _saliency(
+    model: nn.Module,
+    example: Example,
+    out_dir: Path,
+    prefix: str,
+    formats: Sequence[str],
+    report: ExampleReport,
+) -> None:
+    """Gradient × input for a token classifier (a model with an embedding returning ``(B, K)`` logits)."""
+    batch = example.batch
+    if getattr(model, "embedding", None) is None or "inputs" not in batch or batch.get("targets") is None:
+        return
+    if batch["targets"].dim() != 1 or batch["inputs"].is_floating_point():
+        return
+    result = saliency(model, batch["inputs"], batch.get("lengths"))
+    tokens = example.tokens.get("rnn") or [str(t) for t in range(batch["inputs"].size(1))]
+    scores = result.scores[0, : len(tokens)]
+    if len(tokens) != len(scores):
+        return
+    files = plot_saliency_text(tokens, scores, out_dir / f"{prefix}_saliency", formats=formats)
+    report.pictures.append(
+        Picture("saliency of the predicted class (gradient × input per token)", "saliency", files)
+    )
+    report.saliency_html = saliency_html(tokens, scores)
+
+
+def _attention(
+    model: nn.Module,
+    example: Example,
+    out_dir: Path,
+    prefix: str,
+    formats: Sequence[str],
+    report: ExampleReport,
+    pool: int | None,
+) -> None:
+    """The alignment matrix of a seq2seq model, or the attention pooling weights of a classifier."""
+    batch = example.batch
+    with torch.no_grad():
+        if "src" in batch and "tgt_in" in batch:
+            _, weights = model(
+                batch["src"], batch.get("src_lengths"), batch["tgt_in"], batch.get("tgt_lengths")
+            )
+            source = example.tokens.get("encoder")
+            target = example.tokens.get("decoder")
+            target = None if target is None else [*target[1:], "</s>"]  # row t predicts tgt_out[t]
+            caption = "attention: which source tokens each output token reads"
+        elif getattr(model, "attention", None) is not None and hasattr(model, "encode") and "inputs" in batch:
+            _, pooled = model.encode(batch["inputs"], batch.get("lengths"))
+            if pooled is None:
+                return
+            weights = pooled.unsqueeze(1)  # (B, 1, T')
+            steps = weights.size(-1)
+            source = group_labels(example.tokens.get("rnn", []), steps, pool)
+            target, caption = ["pooling"], "attention pooling: the weight of each step in the sequence vector"
+        else:
+            return
+    matrix = weights[0].detach().cpu()
+    if source is not None and len(source) != matrix.size(1):
+        source = None
+    if target is not None and len(target) != matrix.size(0):
+        target = None
+    files = plot_attention(matrix, out_dir / f"{prefix}_attention", source, target, "attention", formats)
+    report.pictures.append(Picture(caption, "attention", files))
