@@ -168,14 +168,14 @@ class RNNSequence(torch.autograd.Function):
         return d_xp, d_h0, d_w, d_b, None, None, None, None
 
 
-def _keep(zoneout: Zoneout | None, p: float, pad: Tensor | None, like: Tensor) -> Tensor | None:
+def _keep(zoneout: Zoneout | None, p: float, pad: Tensor | None, xp: Tensor, hidden: int) -> Tensor | None:
     """The keep tensor of one state field: zoneout draw (training) or p (eval), and 1 past the end."""
     if zoneout is None or p == 0.0:
         return pad
     if zoneout.training:
-        keep = torch.empty_like(like).bernoulli_(p)
+        keep = xp.new_empty((*xp.shape[:2], hidden)).bernoulli_(p)
     else:
-        keep = like.new_full((*like.shape[:2], 1), p)
+        keep = xp.new_full((*xp.shape[:2], 1), p)
     return keep if pad is None else keep + pad - keep * pad
 
 
@@ -218,10 +218,9 @@ def run_fused(
     pad = None if mask is None else (~mask).to(xp.dtype).contiguous()  # (T, B, 1): 1 past the end
     zoneout = plan.zoneout
     p_h, p_c = (zoneout.h, zoneout.c) if zoneout is not None else (0.0, 0.0)
-    like = xp.new_empty((*xp.shape[:2], plan.cell.hidden_size))
     keeps = (
-        _keep(zoneout, p_h, pad, like),
-        _keep(zoneout, p_c, pad, like) if plan.family == "lstm" else None,
+        _keep(zoneout, p_h, pad, xp, plan.cell.hidden_size),
+        _keep(zoneout, p_c, pad, xp, plan.cell.hidden_size) if plan.family == "lstm" else None,
     )
     run = {"lstm": _run_lstm, "gru": _run_gru, "rnn": _run_rnn}[plan.family]
     output, final, internals = run(cell, xp.contiguous(), b_ih, state, rec, keeps, recompute, record, save)

@@ -57,7 +57,6 @@ class Streamer:
         weight = self.cells[0].weight_ih
         kernels = extension.load() if weight.device.type == "cpu" and weight.dtype == torch.float32 else None
         self.fast = kernels is not None and all(m is not None for m in modes)
-        self._out = None
         if self.fast:
             self._stream = kernels.Stream(
                 [
@@ -65,7 +64,6 @@ class Streamer:
                     for mode, c in zip(modes, self.cells)
                 ]
             )
-            self._out = torch.empty(batch_size, self.cells[-1].output_size)
         else:
             self.reset()
 
