@@ -168,6 +168,7 @@ class MorphemeTokenizer(Tokenizer):
         separator: between form and tag.
 
     Example:
+        >>> import pytest; _ = pytest.importorskip("kiwipiepy")  # the optional extra rnnkit[korean]
         >>> MorphemeTokenizer().tokenize("영화가 정말 재밌어요!")
         ['영화/NNG', '가/JKS', '정말/MAG', '재밌/VA', '어요/EF', '!/SF']
         >>> MorphemeTokenizer(with_tags=False).tokenize("영화가 정말 재밌어요!")

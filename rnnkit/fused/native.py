@@ -31,11 +31,21 @@ def run_native(
     """Call torch's kernel for ``mode`` on ``x`` (padded, or the data of a PackedSequence with
     ``batch_sizes``). ``hx`` is ``(h0, c0)`` for LSTM, ``h0`` otherwise, laid out ``(L*D, B, H)``."""
     kernel = KERNELS[mode]
+    if not training and x.is_cuda and torch.is_grad_enabled() and _needs_grad(x, hx, weights):
+        # cuDNN keeps what its backward needs only when called in training mode; with dropout 0 that
+        # mode computes exactly the evaluation output, so gradients work in eval() as they do on CPU
+        # (saliency and gradient-flow plots of a trained model need them).
+        training, dropout = True, 0.0
     if batch_sizes is None:
         result = kernel(x, hx, weights, bias, num_layers, dropout, training, bidirectional, batch_first)
     else:
         result = kernel(x, batch_sizes, hx, weights, bias, num_layers, dropout, training, bidirectional)
     return result[0], (tuple(result[1:]) if mode == "LSTM" else result[1])
+
+
+def _needs_grad(x: Tensor, hx: State, weights: list[Tensor]) -> bool:
+    states = hx if isinstance(hx, tuple) else (hx,)
+    return any(t is not None and t.requires_grad for t in (x, *states, *weights))
 
 
 def flatten_for_cudnn(

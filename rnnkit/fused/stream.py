@@ -53,6 +53,7 @@ class Streamer:
         self.cells = [base_cell(r.cell) for r in layer.recurrent_layers()]
         self.batch_size = batch_size
         self.input_size = layer.input_size
+        self.hidden_size = getattr(layer, "proj_size", 0) or layer.hidden_size
         modes = [_kernel_mode(cell) for cell in self.cells]
         weight = self.cells[0].weight_ih
         kernels = extension.load() if weight.device.type == "cpu" and weight.dtype == torch.float32 else None
@@ -66,6 +67,24 @@ class Streamer:
             )
         else:
             self.reset()
+
+    def _check(self, x: Tensor, out: Tensor | None) -> None:
+        """Refuse, in Python, what the kernel would refuse: its checks must never be the only ones."""
+        if x.shape[-1:] != (self.input_size,) or x.numel() != self.batch_size * self.input_size:
+            raise ValueError(
+                f"Streamer.step: expected x of shape ({self.batch_size}, {self.input_size}), "
+                f"got {tuple(x.shape)}"
+            )
+        if out is not None and (
+            out.shape != (self.batch_size, self.hidden_size) or out.dtype != x.dtype or out.device != x.device
+            or not out.is_contiguous()
+        ):  # fmt: skip
+            raise ValueError(
+                f"Streamer.step: out must be a contiguous {x.dtype} tensor of shape "
+                f"({self.batch_size}, {self.hidden_size}) on {x.device}, got {out.dtype} {tuple(out.shape)}"
+            )
+        if self.fast and (x.dtype != torch.float32 or x.device.type != "cpu"):
+            raise ValueError(f"Streamer.step: this stream runs float32 on CPU, got {x.dtype} on {x.device}")
 
     @property
     def state(self) -> list:
@@ -88,6 +107,7 @@ class Streamer:
 
         With ``out`` the result is written there (no allocation at all); otherwise a new tensor.
         """
+        self._check(x, out)
         if self.fast:
             return self._stream.step(x if x.is_contiguous() else x.contiguous(), out)
         with torch.inference_mode():

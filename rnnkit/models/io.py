@@ -42,14 +42,12 @@ def save_model(model: nn.Module, directory: str | os.PathLike, extra: dict[str, 
 
     ``extra`` holds JSON-able metadata to keep with the model (a vocabulary, label names, ...).
     """
-    from safetensors.torch import save_model as save_safetensors
-
     name = getattr(type(model), "model_name", None)
     if name is None or not is_dataclass(getattr(model, "config", None)):
         raise TypeError(f"{type(model).__name__} is not a registered rnnkit model (see register_model)")
     directory = Path(directory)
     header = {"model": name, "config": to_dict(model.config), "extra": extra or {}}
-    atomic_write(directory / WEIGHTS_FILE, lambda tmp: save_safetensors(model, tmp))
+    atomic_write(directory / WEIGHTS_FILE, lambda tmp: save_weights(model, tmp))
     atomic_write_text(directory / CONFIG_FILE, json.dumps(header, indent=2) + "\n")
     return directory
 
@@ -66,6 +64,42 @@ def read_header(directory: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(header, dict) or not {"model", "config"} <= set(header):
         raise ConfigError(f"{path}: expected the keys 'model' and 'config'")
     return header
+
+
+def save_weights(model: nn.Module, path: str | os.PathLike) -> None:
+    """Write the model's state dict to one safetensors file, each tied tensor once.
+
+    Like ``safetensors.torch.save_model``, but it also saves weights that are views into a larger buffer,
+    which is how cuDNN keeps an RNN's weights on a GPU (``flatten_parameters``): each such view is copied
+    out, where ``save_model`` refuses the file. Tensors that are the same tensor under two names (tied
+    weights) are stored once under the first name, and the metadata maps each dropped name to the kept one,
+    as ``save_model`` does, so :func:`safetensors.torch.load_model` restores both.
+
+    Example:
+        >>> import tempfile
+        >>> from safetensors.torch import load_file
+        >>> tied = nn.Sequential(nn.Embedding(5, 3), nn.Linear(3, 5))
+        >>> tied[1].weight = tied[0].weight
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     save_weights(tied, f"{folder}/w.safetensors")
+        ...     sorted(load_file(f"{folder}/w.safetensors"))
+        ['0.weight', '1.bias']
+    """
+    from safetensors.torch import save_file
+
+    kept: dict[tuple, str] = {}
+    tensors: dict[str, torch.Tensor] = {}
+    aliases: dict[str, str] = {}
+    for name, tensor in model.state_dict().items():
+        identity = (tensor.device, tensor.data_ptr(), tensor.dtype, tensor.shape, tensor.stride())
+        if tensor.numel() > 0 and identity in kept:
+            aliases[name] = kept[identity]
+            continue
+        kept[identity] = name
+        tensor = tensor.detach()
+        owns_its_storage = tensor.untyped_storage().nbytes() == tensor.numel() * tensor.element_size()
+        tensors[name] = tensor.contiguous() if owns_its_storage else tensor.contiguous().clone()
+    save_file(tensors, str(path), metadata={"format": "pt", **aliases})
 
 
 def load_model(directory: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:

@@ -2,7 +2,7 @@
 
 ``save_checkpoint(run, ...)`` writes ``run/checkpoints/step-{N}/``::
 
-    model.safetensors      the weights (safetensors.torch.save_model: tied weights stored once)
+    model.safetensors      the weights (rnnkit.models.io.save_weights: tied weights stored once)
     config.json            {"model", "config", "extra"} for a registered rnnkit model, so that
                            rnnkit.models.io.load_model(step_dir) rebuilds it
     optimizer.safetensors  every tensor of optimizer.state_dict(), as "state.<param index>.<name>"
@@ -135,9 +135,9 @@ def save_checkpoint(
 
 
 def _write(path: Path, model, optimizer, scheduler, trainer_state, extra, step: int) -> None:
-    from safetensors.torch import save_file, save_model
+    from safetensors.torch import save_file
 
-    from rnnkit.models.io import CONFIG_FILE, WEIGHTS_FILE
+    from rnnkit.models.io import CONFIG_FILE, WEIGHTS_FILE, save_weights
 
     # Serialise the JSON first: a value JSON cannot store fails here, before any file is written.
     trainer_json, trainer_tensors = split_tensors(trainer_state)
@@ -151,7 +151,7 @@ def _write(path: Path, model, optimizer, scheduler, trainer_state, extra, step: 
         "extra": extra or {},
     }
     meta_text = json.dumps(meta, indent=1) + "\n"
-    save_model(model, str(path / WEIGHTS_FILE))
+    save_weights(model, path / WEIGHTS_FILE)
     name = getattr(type(model), "model_name", None)
     if name is not None and is_dataclass(getattr(model, "config", None)):
         header = {"model": name, "config": to_dict(model.config), "extra": extra or {}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import unicodedata
@@ -110,6 +111,13 @@ def test_word_tokens_cover_every_visible_character_in_order(text):
 # ------------------------------------------------------------------------------------------- morphemes
 
 
+needs_kiwi = pytest.mark.skipif(
+    importlib.util.find_spec("kiwipiepy") is None,
+    reason="kiwipiepy (the extra rnnkit[korean]) is not installed",
+)
+
+
+@needs_kiwi
 def test_morpheme_tokenizer_splits_korean_into_tagged_morphemes():
     tok = MorphemeTokenizer()
     assert tok.tokenize("영화가 정말 재밌어요!") == [
@@ -125,6 +133,7 @@ def test_morpheme_tokenizer_splits_korean_into_tagged_morphemes():
     assert tok.tokenize(nfd("영화가 정말 재밌어요!")) == tok.tokenize("영화가 정말 재밌어요!")
 
 
+@needs_kiwi
 def test_morpheme_detokenize_rejoins_the_sentence():
     tok = MorphemeTokenizer()
     assert tok.detokenize(tok.tokenize("영화가 정말 재밌어요!")) == "영화가 정말 재밌어요!"
@@ -198,8 +207,8 @@ def test_subword_bad_arguments():
     [
         ("char", {}),
         ("word", {"lowercase": True}),
-        ("morpheme", {"with_tags": True}),
-        ("morpheme", {"with_tags": False, "separator": "|"}),
+        pytest.param("morpheme", {"with_tags": True}, marks=needs_kiwi),
+        pytest.param("morpheme", {"with_tags": False, "separator": "|"}, marks=needs_kiwi),
         ("bpe", {"texts": CORPUS, "vocab_size": 70}),
         ("unigram", {"texts": CORPUS, "vocab_size": 70}),
     ],

@@ -119,7 +119,7 @@ def test_auto_picks_the_fastest_exact_path_on_cpu(make_layer, expected):
 
 def test_fused_request_that_cannot_run_says_why():
     layer = rnnkit.LSTM(3, 4, coupled=True, impl="fused")
-    with pytest.raises(ValueError, match="impl='fused' cannot run this layer: LSTMCell with coupled gates"):
+    with pytest.raises(ValueError, match="impl='fused' cannot run this layer: .*LSTMCell with coupled gates"):
         layer(torch.randn(2, 1, 3))
     with pytest.raises(ValueError, match="autocast is on"):
         with torch.autocast("cpu", dtype=torch.bfloat16):

@@ -61,6 +61,9 @@ def test_streaming_refuses_what_cannot_stream():
     with pytest.raises(TypeError, match="rnnkit RNN/LSTM/GRU layer"):
         Streamer(torch.nn.GRU(3, 4))
     stream = Streamer(rnnkit.GRU(3, 4))
-    if stream.fast:
-        with pytest.raises(RuntimeError, match="expected 3 input values, got 4"):
-            stream.step(torch.randn(1, 4))
+    with pytest.raises(ValueError, match=r"expected x of shape \(1, 3\), got \(1, 4\)"):
+        stream.step(torch.randn(1, 4))
+    with pytest.raises(ValueError, match=r"out must be a contiguous torch.float32 tensor of shape \(1, 4\)"):
+        stream.step(torch.randn(1, 3), out=torch.empty(1, 2))  # the kernel would write past its end
+    with pytest.raises(ValueError, match="out must be"):
+        stream.step(torch.randn(1, 3), out=torch.empty(1, 8)[:, ::2])

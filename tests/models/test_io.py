@@ -47,6 +47,23 @@ def test_round_trip_restores_config_weights_and_buffers(tmp_path):
     assert header["model"] == "test-tiny" and header["extra"] == {"labels": ["a", "b"]}
 
 
+def test_weights_that_are_views_of_one_buffer_save_and_load(tmp_path):
+    """On a GPU cuDNN keeps an RNN's weights as views into one flat buffer; saving must copy them out."""
+    torch.manual_seed(0)
+    model = Tiny(TinyConfig(rnn=RNNConfig(cell="lstm", hidden_size=5, num_layers=2)))
+    weights = list(model.rnn.parameters())
+    flat = torch.cat([w.detach().reshape(-1) for w in weights])
+    offset = 0
+    for w in weights:  # what torch._cudnn_rnn_flatten_weight does to the parameters
+        w.data = flat[offset : offset + w.numel()].view_as(w)
+        offset += w.numel()
+    assert len({w.untyped_storage().data_ptr() for w in weights}) == 1
+    save_model(model, tmp_path / "run")
+    loaded = load_model(tmp_path / "run")
+    x = torch.randn(2, 6, 3)
+    torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+
+
 def test_missing_or_unexpected_tensors_are_named(tmp_path):
     model = Tiny(TinyConfig())
     save_model(model, tmp_path)

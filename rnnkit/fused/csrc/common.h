@@ -51,6 +51,13 @@ inline T activate(T x, bool relu) {
   return relu ? (x > T(0) ? x : T(0)) : tanh_(x);
 }
 
+// Sum a (T, B, ...) tensor over its time and batch axes (weight and gain gradients). The dims are spelled
+// as an IntArrayRef because a bare {0, 1} is ambiguous (IntArrayRef or DimnameList) in some torch releases.
+inline Tensor sum_time_batch(const Tensor& t) {
+  static constexpr int64_t dims[] = {0, 1};
+  return t.sum(at::IntArrayRef(dims));
+}
+
 template <typename T>
 inline T* ptr(const Tensor& t) {
   return t.defined() ? t.data_ptr<T>() : nullptr;

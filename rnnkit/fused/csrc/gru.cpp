@@ -210,8 +210,8 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
   Tensor h_in = hs.narrow(0, 0, T);
   if (h_mask.has_value()) h_in = h_in * *h_mask;
   Tensor d_w = at::mm(d_raw.reshape({T * B, G}).t(), h_in.reshape({T * B, H}));
-  Tensor d_b = b_hh.has_value() ? d_a.sum({0, 1}) : Tensor();
-  Tensor d_lg = ln ? (d_a * a_hat_all).sum({0, 1}) : Tensor();
+  Tensor d_b = b_hh.has_value() ? sum_time_batch(d_a) : Tensor();
+  Tensor d_lg = ln ? sum_time_batch(d_a * a_hat_all) : Tensor();
   return {d_xp, dh, d_w, d_b, d_lg};
 }
 

@@ -329,14 +329,14 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
   if (peephole.has_value()) {
     Tensor c_prev = cs.narrow(0, 0, T);
     Tensor c_new = separate_cnew ? c_new_all : cs.narrow(0, 1, T);
-    d_peep = at::stack({(d_xp.narrow(2, 0, H) * c_prev).sum({0, 1}), (d_xp.narrow(2, H, H) * c_prev).sum({0, 1}),
-                        (d_xp.narrow(2, 3 * H, H) * c_new).sum({0, 1})});
+    d_peep = at::stack({sum_time_batch(d_xp.narrow(2, 0, H) * c_prev), sum_time_batch(d_xp.narrow(2, H, H) * c_prev),
+                        sum_time_batch(d_xp.narrow(2, 3 * H, H) * c_new)});
   }
-  if (ln) d_lg = (d_xp * hh_hat_all).sum({0, 1});
-  if (b_hh.has_value()) d_lb = d_xp.sum({0, 1});
+  if (ln) d_lg = sum_time_batch(d_xp * hh_hat_all);
+  if (b_hh.has_value()) d_lb = sum_time_batch(d_xp);
   if (lnc) {
-    d_lcg = (d_lnc * c_hat_all).sum({0, 1});
-    d_lcb = d_lnc.sum({0, 1});
+    d_lcg = sum_time_batch(d_lnc * c_hat_all);
+    d_lcb = sum_time_batch(d_lnc);
   }
   return {d_xp, dh, dc, d_w, d_peep, d_lg, d_lb, d_lcg, d_lcb};
 }

@@ -109,9 +109,12 @@ class Stream {
                 "stream.step takes a contiguous float32 CPU tensor");
     TORCH_CHECK(x.numel() == batch() * layers_[0]->input_size(), "stream.step: expected ",
                 batch() * layers_[0]->input_size(), " input values, got ", x.numel());
+    const int64_t H = layers_.back()->hidden_size();
+    TORCH_CHECK(!out.has_value() || (out->scalar_type() == at::kFloat && out->device().is_cpu() &&
+                                     out->is_contiguous() && out->numel() == batch() * H),
+                "stream.step: out must be a contiguous float32 CPU tensor of ", batch() * H, " values");
     const float* v = x.data_ptr<float>();
     for (auto& layer : layers_) v = layer->step(v);
-    const int64_t H = layers_.back()->hidden_size();
     Tensor result = out.has_value() ? *out : at::empty({batch(), H}, x.options());
     std::memcpy(result.data_ptr<float>(), v, sizeof(float) * batch() * H);
     return result;
