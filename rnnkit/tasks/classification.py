@@ -40,6 +40,11 @@ class ClassificationData:
         max_length: tokens kept per text (the first ones); None: all.
         val_fraction, test_fraction: held out, stratified and seeded with ``split_seed``, where the dataset
             has no such split of its own.
+        train_table: a csv/tsv/jsonl file (read with ``format``, ``text_column``, ``label_column``) whose rows
+            replace the training split, after validation and test are taken from the dataset: e.g. SST-2's
+            67k GLUE training phrases (``glue_sst2_train_phrases.tsv``) in place of its 6,920 sentences, as
+            Kim (2014) trained. A relative path is read from the dataset's folder (``path``, or its download
+            cache). Rows whose text is a validation or test text are dropped, with a warning (their count).
         offline: never download (None: the ``RNNKIT_OFFLINE`` environment variable decides).
     """
 
@@ -58,6 +63,7 @@ class ClassificationData:
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     split_seed: int = 0
+    train_table: str | None = None
     offline: bool | None = None
 
     def __post_init__(self) -> None:
@@ -95,7 +101,35 @@ def load_splits(data: ClassificationData) -> dict[str, list[TextExample]]:
         train, val = split_stratified(
             train, data.val_fraction / (1 - data.test_fraction), data.split_seed + 1
         )
+    if data.train_table is not None:
+        train = _train_table(data, held_out={e.text for e in [*(val or []), *test]})
     return {"train": train, "val": val or [], "test": test}
+
+
+def _train_table(data: ClassificationData, held_out: set[str]) -> list[TextExample]:
+    """The rows of ``data.train_table`` that are not validation or test texts."""
+    import warnings
+
+    from rnnkit.data.loaders_table import load_table
+    from rnnkit.data.reading import DataWarning
+
+    path = Path(data.train_table)
+    if not path.is_absolute():  # beside the dataset's files: its given folder, or its download cache
+        from rnnkit.data.download import default_cache_dir
+
+        folder = Path(data.path) if data.path is not None else default_cache_dir() / data.dataset
+        path = (folder if folder.is_dir() else folder.parent) / path
+    rows = load_table(path, data.format, text=data.text_column, label=data.label_column)
+    kept = [e for e in rows if e.text not in held_out]
+    if len(kept) < len(rows):
+        warnings.warn(
+            f"{path}: {len(rows) - len(kept)} training rows are also validation or test texts; left out",
+            DataWarning,
+            stacklevel=3,
+        )
+    if not kept:
+        raise ConfigError(f"data.train_table: {path} has no training rows")
+    return kept
 
 
 def classify_batches(

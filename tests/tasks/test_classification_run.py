@@ -148,3 +148,29 @@ def test_cli_errors_and_help(tmp_path, capsys):
 def test_a_finished_run_is_never_overwritten(chatterbot_run):
     with pytest.raises(FileExistsError, match="already holds a run; resume it with"):
         fit(chatterbot_run / "run.yaml", run_dir=chatterbot_run, quiet=True)
+
+
+def test_a_train_table_replaces_the_training_split_but_never_with_test_texts(tmp_path):
+    from rnnkit.data.reading import DataWarning
+    from rnnkit.tasks.classification import ClassificationData, load_splits
+
+    for name, rows in (
+        ("train", ["1 a fine film", "0 a dull film"]),
+        ("dev", ["1 fine"]),
+        ("test", ["0 dull ."]),
+    ):
+        (tmp_path / f"stsa.binary.{name}").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "phrases.tsv").write_text("label\tsentence\n1\ta fine\n0\tdull\n0\tdull .\n1\tfine film\n")
+    data = ClassificationData(
+        dataset="sst2", path=str(tmp_path), train_table="phrases.tsv", text_column="sentence"
+    )
+    with pytest.warns(DataWarning, match="1 training rows are also validation or test texts"):
+        splits = load_splits(data)
+    assert [(e.text, e.label) for e in splits["train"]] == [
+        ("a fine", "1"),
+        ("dull", "0"),
+        ("fine film", "1"),
+    ]
+    assert [e.text for e in splits["test"]] == ["dull ."] and [e.text for e in splits["val"]] == ["fine"]
+    with pytest.raises(FileNotFoundError, match="missing.tsv"):
+        load_splits(ClassificationData(dataset="sst2", path=str(tmp_path), train_table="missing.tsv"))
