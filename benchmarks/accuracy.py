@@ -67,6 +67,8 @@ class Entry:
     quick: tuple[str, ...] = ()  # extra overrides for --quick
     baseline: Callable[[Any, dict], dict] | None = None  # (task, results) -> its record; None: results.json's
     extra_metrics: tuple[str, ...] = field(default=())
+    val_metric: str | None = None  # also report this validation metric at the best checkpoint
+    show_samples: bool = False  # print the run's sample outputs under the table
 
 
 def text_baseline(task: Any, results: dict) -> dict[str, Any]:
@@ -98,11 +100,12 @@ ENTRIES = [
           quick=("train.epochs=5",)),
     Entry("tatoeba_eng_kor", "tatoeba_eng_kor", "Tatoeba eng->kor: 5,749 pairs, seeded 80/10/10",
           "test_bleu_beam", "BLEU (beam 5)", True, None, "-",
-          quick=("train.epochs=1", "data.eval_pairs=10"), extra_metrics=("test_chrf_beam",)),
+          quick=("train.epochs=1", "data.eval_pairs=10"), extra_metrics=("test_chrf_beam",),
+          show_samples=True),
     Entry("tinyshakespeare", "tinyshakespeare", "tinyshakespeare: 90/5/5 split of 1.1M characters",
           "test_bpc", "bits per char", False, None, "-",
           quick=("train.epochs=1", "data.chunks_per_epoch=64", "data.eval_max_tokens=2000",
-                 "data.generation.max_new_tokens=50")),
+                 "data.generation.max_new_tokens=50"), val_metric="val_bpc", show_samples=True),
 ]  # fmt: skip
 
 
@@ -154,8 +157,7 @@ def run_entry(
         "split": entry.split,
         "model": _describe_model(config),
         "metric": entry.metric_name,
-        "value": results.get(entry.metric),
-        "extra": {name: results.get(name) for name in entry.extra_metrics},
+        **scores_of_run(entry, run_dir, results),
         "baseline": baseline,
         "target": entry.target,
         "higher_is_better": entry.higher_is_better,
@@ -164,9 +166,28 @@ def run_entry(
         "run_dir": str(run_dir),
         "overrides": [*entry.overrides, *changes],
         "step": step,
-        "samples": results.get("samples", [])[:2],
         "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def scores_of_run(entry: Entry, run_dir: Path, results: dict) -> dict[str, Any]:
+    """What the report reads from a finished run folder: the metric, the extra metrics, the validation
+    metric at the best evaluation (from ``metrics.jsonl``) and a few sample outputs."""
+    extra = {name: results.get(name) for name in entry.extra_metrics}
+    if entry.val_metric is not None:
+        from rnnkit.training.callbacks import read_jsonl
+
+        evals = [e for e in read_jsonl(run_dir / "metrics.jsonl") if e.get("event") == "eval"]
+        best = [e for e in evals if e.get("best") is not None and e.get("best") == evals[-1].get("best")]
+        extra[entry.val_metric] = best[0].get(entry.val_metric) if best else None
+    return {"value": results.get(entry.metric), "extra": extra, "samples": results.get("samples", [])[:3]}
+
+
+def rescore(entry: Entry, record: dict) -> dict:
+    """The record with its scores read again from its run folder (no training; after a report change)."""
+    run_dir = Path(record["run_dir"])
+    results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    return {**record, **scores_of_run(entry, run_dir, results)}
 
 
 def _describe_model(config: Any) -> str:
@@ -230,7 +251,20 @@ def markdown(records: dict[str, dict], header: str) -> str:
         lines.append(_row(r))
         steps = [v for k, v in records.items() if k.startswith(entry.task + " [")]
         lines += [_row(v, step=True) for v in steps]
+    for entry in ENTRIES:
+        r = records.get(entry.task)
+        if entry.show_samples and r is not None and r.get("samples"):
+            lines += ["", f"Samples of {entry.task} (test set, from its results.json):", ""]
+            lines += [_sample(sample) for sample in r["samples"]]
     return "\n".join(lines) + "\n"
+
+
+def _sample(sample: dict) -> str:
+    if "source" in sample:  # translation
+        output = sample.get("beam", sample.get("greedy"))
+        return f"* {sample['source']} → {output} (reference: {sample['reference']})"
+    text = sample.get("text", "")
+    return "\n".join(["```text", text.strip(), "```"])
 
 
 def _row(r: dict, step: bool = False) -> str:
@@ -282,6 +316,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--markdown", type=Path, default=None, help="the table (default beside the JSON)")
     parser.add_argument("--readme", type=Path, default=None,
                         help="also put the table into this file, between its accuracy markers")  # fmt: skip
+    parser.add_argument("--rescore", action="store_true",
+                        help="read the scores of the finished runs again, without training")  # fmt: skip
     parser.add_argument("--step", default=None, help="record this run as a named step (a row of its own)")
     parser.add_argument("--set", dest="changes", action="append", default=[], metavar="KEY=VALUE",
                         help="change the example config (needs --step; repeatable)")  # fmt: skip
@@ -308,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     for entry in ENTRIES:
         if entry.task not in args.tasks:
             continue
+        if args.rescore:
+            for key in [k for k in records if k == entry.task or k.startswith(entry.task + " [")]:
+                records[key] = rescore(entry, records[key])
+            continue
         print(f"== {entry.task}", flush=True)
         try:
             step = (args.step, tuple(args.changes))
@@ -323,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         args.results.parent.mkdir(parents=True, exist_ok=True)
+        args.results.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.rescore:
         args.results.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     kind = "quick check on tiny subsets (not scored)" if args.quick else "full runs"
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")

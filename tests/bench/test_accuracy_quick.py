@@ -105,6 +105,8 @@ def test_quick_report_trains_every_task_and_writes_the_table(quick_report):
     assert records["nsmc"]["baseline"]["name"].startswith("TF-IDF")
     table = (quick_report / "accuracy.md").read_text(encoding="utf-8")
     assert table.count("\n| ") == 1 + 8 and "quick check" in table and "torch " in table
+    assert "Samples of tatoeba_eng_kor" in table and "Samples of tinyshakespeare" in table
+    assert isinstance(records["tinyshakespeare"]["extra"]["val_bpc"], float)
 
 
 def test_every_model_in_the_report_predicts_and_evaluates(quick_report, capsys):
