@@ -61,7 +61,7 @@ def make_subset(src: Path, dst: Path, examples: int = 200) -> Path:
             continue
         if file.suffix == ".ts":
             _ts(file, target, examples)
-        elif file.name.startswith("ratings_"):  # NSMC: a header line, then one review per line
+        elif file.name.startswith("ratings_") or file.suffix == ".tsv":  # a header, then a row per line
             _lines(file, target, examples, header=1)
         elif file.parent.name.startswith("conll") or file.suffix == ".conllu":
             _conll(file, target, examples)

@@ -38,6 +38,10 @@ def write_datasets(root: Path) -> Path:
     for name, count in (("train", 120), ("dev", 30), ("test", 40)):
         rows = [f"{k % 2} {rng.choice(POSITIVE if k % 2 else NEGATIVE)}" for k in range(count)]
         (root / "sst2" / f"stsa.binary.{name}").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    phrases = [f"{k % 2}\t{rng.choice(POSITIVE if k % 2 else NEGATIVE)} {k}" for k in range(300)]
+    (root / "sst2" / "glue_sst2_train_phrases.tsv").write_text(
+        "label\tsentence\n" + "\n".join(phrases) + "\n"
+    )
     (root / "mr").mkdir()
     for name, texts in (("pos", POSITIVE), ("neg", NEGATIVE)):
         lines = [f"{rng.choice(texts)} {k}" for k in range(100)]
