@@ -84,7 +84,8 @@ ENTRIES = [
     Entry("nsmc", "nsmc", "NSMC sample: 40k train (5% validation) / 10k test", "test_accuracy", "accuracy",
           True, 0.86, "BiLSTM baselines on the full 150k train set: 0.83-0.865",
           quick=QUICK_TEXT, baseline=text_baseline),
-    Entry("sst2", "sst2", "SST-2 sentences: 6,920 / 872 / 1,821", "test_accuracy", "accuracy", True, 0.84,
+    Entry("sst2", "sst2", "SST-2: GLUE's 67,349 training phrases / 872 / 1,821 sentences", "test_accuracy",
+          "accuracy", True, 0.84,
           "Kim 2014 CNN-rand 0.827; C-LSTM (word2vec) 0.878", quick=QUICK_TEXT, baseline=text_baseline),
     Entry("mr", "mr", "MR: seeded stratified 80/10/10 split (seed 0), test = 10%", "test_accuracy",
           "accuracy", True, 0.80, "Kim 2014 CNN-rand 0.761, CNN-static 0.810 (10-fold CV)",
@@ -184,10 +185,12 @@ def scores_of_run(entry: Entry, run_dir: Path, results: dict) -> dict[str, Any]:
 
 
 def rescore(entry: Entry, record: dict) -> dict:
-    """The record with its scores read again from its run folder (no training; after a report change)."""
+    """The record with its scores read again from its run folder and its description from ``entry`` (no
+    training; after a change to the report)."""
     run_dir = Path(record["run_dir"])
     results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-    return {**record, **scores_of_run(entry, run_dir, results)}
+    described = {"split": entry.split, "reference": entry.reference, "target": entry.target}
+    return {**record, **described, **scores_of_run(entry, run_dir, results)}
 
 
 def _describe_model(config: Any) -> str:
