@@ -4,10 +4,15 @@ The kernels are compiled on first use with ``torch.utils.cpp_extension`` for the
 (``-O3 -march=native``) and cached under torch's extension directory (``TORCH_EXTENSIONS_DIR``, by default
 ``~/.cache/torch_extensions``). Without a C++ compiler, or with ``RNNKIT_NO_EXTENSION=1``, rnnkit runs its
 pure-PyTorch reference loop instead: slower, same results.
+
+A build killed half-way (Ctrl-C, an out-of-memory kill, a machine that restarts) leaves torch's lock file
+behind, and torch then makes every later process wait for it forever. rnnkit holds an OS lock around the
+build, which dies with its holder, and clears such a stale file (see :func:`exclusive_build`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -15,6 +20,7 @@ import platform
 import shutil
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -47,6 +53,37 @@ def extension_name() -> str:
     return f"rnnkit_fused_{digest.hexdigest()[:12]}"
 
 
+@contextlib.contextmanager
+def exclusive_build(build_dir: Path) -> Iterator[None]:
+    """Hold this build directory for one process at a time, and clear a lock file left by a killed build.
+
+    torch's ``lock`` file is a plain file: it stays when its process is killed. The lock taken here is the
+    operating system's (``flock``), released when its holder exits however it exits. Every rnnkit process
+    takes it before torch's, so a ``lock`` file found while holding it belongs to a build that died.
+    Without ``fcntl`` (Windows) only torch's own lock applies.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / "rnnkit-build.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("rnnkit: waiting for another process building the fused kernels...", file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            stale = build_dir / "lock"
+            if stale.exists():
+                stale.unlink()
+                print(f"rnnkit: removed {stale}, left by an interrupted build", file=sys.stderr)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @functools.cache
 def load() -> ModuleType | None:
     """The compiled kernels, building them on the first call of a process if needed; None if unavailable
@@ -64,12 +101,13 @@ def load() -> ModuleType | None:
             file=sys.stderr,
         )
     try:
-        return cpp_extension.load(
-            name=name,
-            sources=[str(CSRC / s) for s in SOURCES],
-            extra_cflags=list(FLAGS),
-            verbose=os.environ.get("RNNKIT_EXTENSION_VERBOSE", "") not in ("", "0"),
-        )
+        with exclusive_build(build_dir):
+            return cpp_extension.load(
+                name=name,
+                sources=[str(CSRC / s) for s in SOURCES],
+                extra_cflags=list(FLAGS),
+                verbose=os.environ.get("RNNKIT_EXTENSION_VERBOSE", "") not in ("", "0"),
+            )
     except Exception as error:  # a failed build must not break rnnkit: the reference loop still runs
         warnings.warn(
             f"rnnkit: the fused CPU kernels could not be built ({type(error).__name__}: {error}); "
