@@ -43,6 +43,7 @@ if __package__ in (None, ""):  # run as a script: this checkout's rnnkit, and th
 from subsets import make_subset
 
 import rnnkit
+from rnnkit.config import atomic_write_text
 from rnnkit.tasks import fit, load_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -339,6 +340,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def save_records(path: Path, records: dict[str, dict]) -> None:
+    """Write the results JSON atomically: a report killed while writing keeps its previous results."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(records, indent=1, ensure_ascii=False) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     records = json.loads(args.results.read_text(encoding="utf-8")) if args.results.is_file() else {}
@@ -365,10 +372,9 @@ def main(argv: list[str] | None = None) -> int:
             f"   {record['metric']} {_number(record['value'])}, baseline {base}, {record['wall_s']:.0f} s",
             flush=True,
         )
-        args.results.parent.mkdir(parents=True, exist_ok=True)
-        args.results.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        save_records(args.results, records)
     if args.rescore:
-        args.results.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        save_records(args.results, records)
     kind = "quick check on tiny subsets (not scored)" if args.quick else "full runs"
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     header = f"rnnkit quality report, {kind}, table written {today}. Machine: {machine()}."
@@ -376,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     args.markdown.write_text(table, encoding="utf-8")
     if args.readme is not None:
         replace_between_markers(args.readme, table)
-    print(args.markdown.read_text(encoding="utf-8"))
+    print(table)
     return 1 if failures else 0
 
 

@@ -30,9 +30,10 @@ def _conll(src: Path, dst: Path, count: int) -> None:
 
 
 def _ts(src: Path, dst: Path, count: int) -> None:
-    lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
-    start = next(k for k, line in enumerate(lines) if line.strip().lower() == "@data") + 1
-    dst.write_text("".join(lines[:start] + _sample(lines[start:], count)), encoding="utf-8")
+    lines = src.read_text(encoding="utf-8").splitlines()
+    _lines(
+        src, dst, count, header=next(k for k, line in enumerate(lines) if line.strip().lower() == "@data") + 1
+    )
 
 
 def _characters(src: Path, dst: Path, count: int) -> None:

@@ -98,7 +98,9 @@ def save_weights(model: nn.Module, path: str | os.PathLike) -> None:
         kept[identity] = name
         tensor = tensor.detach()
         owns_its_storage = tensor.untyped_storage().nbytes() == tensor.numel() * tensor.element_size()
-        tensors[name] = tensor.contiguous() if owns_its_storage else tensor.contiguous().clone()
+        tensors[name] = (
+            tensor.contiguous() if owns_its_storage else tensor.clone(memory_format=torch.contiguous_format)
+        )
     save_file(tensors, str(path), metadata={"format": "pt", **aliases})
 
 
