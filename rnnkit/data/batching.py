@@ -71,6 +71,24 @@ def pad_batch(sequences: Sequence[Sequence[int] | Tensor], pad_value: float = PA
     return padded, lengths
 
 
+def pad_words(sentences: Sequence[Sequence[Sequence[int]]], pad_value: int = PAD) -> Tensor:
+    """Sentences of words of character ids -> ``(B, T, L)`` long, padded in both the words and the
+    characters (``T`` the longest sentence, ``L`` the longest word).
+
+    Example:
+        >>> pad_words([[[5, 6, 7], [8]], [[9, 9]]]).tolist()
+        [[[5, 6, 7], [8, 0, 0]], [[9, 9, 0], [0, 0, 0]]]
+    """
+    if len(sentences) == 0:
+        raise ValueError("pad_words takes a non-empty list of sentences")
+    steps = max(len(words) for words in sentences)
+    width = max((len(word) for words in sentences for word in words), default=0)
+    empty = [pad_value] * max(width, 1)
+    padded = lambda word: [*word, *empty[len(word) :]]  # noqa: E731
+    rows = [[padded(word) for word in words] + [empty] * (steps - len(words)) for words in sentences]
+    return torch.tensor(rows, dtype=torch.long)
+
+
 class BucketBatchSampler(Sampler[list[int]]):
     """Batches of indices whose sequences have similar lengths, to cut padding.
 

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnkit.data.batching import collate_classification, collate_pairs, collate_tagging
+from rnnkit.data.batching import collate_classification, collate_pairs
 from rnnkit.data.vocab import EOS
 
 __all__ = [
@@ -26,8 +26,8 @@ __all__ = [
     "validation_examples",
 ]
 
-_LENGTH_OF = {"inputs": "lengths", "targets": "lengths", "src": "src_lengths", "tgt_in": "tgt_lengths",
-              "tgt_out": "tgt_lengths"}  # fmt: skip
+_LENGTH_OF = {"inputs": "lengths", "targets": "lengths", "chars": "lengths", "src": "src_lengths",
+              "tgt_in": "tgt_lengths", "tgt_out": "tgt_lengths"}  # fmt: skip
 TEXT_TASKS = ("classification", "tagging", "translation", "language_model")
 
 
@@ -165,9 +165,8 @@ def text_examples(task: Any, model: nn.Module, texts: list[str]) -> list[Example
             words = split_words(text, task.data.split_punctuation)
             if not words:
                 raise ValueError(f"text {k + 1} has no words to tag")
-            ids = task.encode(words)
-            batch = _to(collate_tagging([(ids, [0] * len(ids))]), device)
-            tags = model.decode(batch["inputs"], batch["lengths"])
+            batch = _to(task.batch([words]), device)
+            tags = model.decode(batch["inputs"], batch["lengths"], batch.get("chars"))
             batch["targets"] = tags
             note = "predicted tags: " + " ".join(task.labels[int(t)] for t in tags[0])
             examples.append(Example(f"text {k + 1}", batch, {"rnn": words}, note))

@@ -1,6 +1,7 @@
 r"""SequenceTagger: many-to-many aligned, one label per step (part of speech, chunks, named entities, frames).
 
-    x_t = Embedding(token_t)  or  the feature vector of step t      (B, T, E | I), then dropout
+    x_t = Embedding(token_t)  or  the feature vector of step t      (B, T, E | I)
+    x_t = [x_t ; CharCNN(chars of token_t)]   with character features (B, T, E + F), then dropout
     h_t = BiLSTM(x)_t          (any RNNConfig)                       (B, T, D·H)
     e_t = W h_t + b            emission scores of the K tags         (B, T, K)
 
@@ -19,6 +20,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from rnnkit.blocks.char_cnn import CharCNN
 from rnnkit.blocks.crf import LinearChainCRF, iob_constraints
 from rnnkit.blocks.embedding import Embedding
 from rnnkit.layers.factory import RNNConfig, build_rnn
@@ -40,7 +42,11 @@ class TaggerConfig:
         input_size: I for feature-sequence input ``(B, T, I)``. Give exactly one of the two.
         embedding_dim: E, the embedding size (token input only). Pretrained vectors: build the model, then
             ``tagger.embedding.load_vectors(vectors)`` (see :mod:`rnnkit.blocks.embedding`).
-        embedding_dropout: dropout on the embedded (or feature) inputs.
+        char_vocab_size: the number of character ids (0 is padding) to add character-level word features
+            (:class:`~rnnkit.blocks.char_cnn.CharCNN`, token input only); None: none. The model then takes
+            ``chars (B, T, L)``, each token's character ids.
+        char_embedding_dim, char_filters, char_kernel_size: the CharCNN's C, F and k.
+        embedding_dropout: dropout on the embedded (or feature) inputs, character features included.
         rnn: the recurrent encoder (default: a one-layer bidirectional LSTM).
         dropout: dropout on the encoder's outputs, before the emission layer.
         crf: True for a linear-chain CRF head (Viterbi decoding), False for a softmax head (argmax).
@@ -59,6 +65,10 @@ class TaggerConfig:
     vocab_size: int | None = None
     input_size: int | None = None
     embedding_dim: int = 64
+    char_vocab_size: int | None = None
+    char_embedding_dim: int = 25
+    char_filters: int = 50
+    char_kernel_size: int = 3
     embedding_dropout: float = 0.0
     rnn: RNNConfig = field(default_factory=_bidirectional_lstm)
     dropout: float = 0.0
@@ -72,10 +82,26 @@ class TaggerConfig:
                 "TaggerConfig: give exactly one of vocab_size (token ids) or input_size (feature "
                 f"sequences), got vocab_size={self.vocab_size!r}, input_size={self.input_size!r}"
             )
-        for name, low in (("num_tags", 1), ("vocab_size", 2), ("input_size", 1), ("embedding_dim", 1)):
+        if self.char_vocab_size is not None and self.vocab_size is None:
+            raise ValueError(
+                "TaggerConfig: character features (char_vocab_size) need token input (vocab_size)"
+            )
+        sizes = (
+            ("num_tags", 1),
+            ("vocab_size", 2),
+            ("input_size", 1),
+            ("embedding_dim", 1),
+            ("char_vocab_size", 2),
+        )
+        sizes += ("char_embedding_dim", 1), ("char_filters", 1), ("char_kernel_size", 1)
+        for name, low in sizes:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
                 raise ValueError(f"TaggerConfig.{name} must be an int >= {low}, got {value!r}")
+        if self.char_kernel_size % 2 == 0:
+            raise ValueError(
+                f'TaggerConfig.char_kernel_size must be odd ("same" padding), got {self.char_kernel_size}'
+            )
         for name in ("embedding_dropout", "dropout"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
@@ -145,6 +171,15 @@ class SequenceTagger(nn.Module):
         else:
             self.embedding = None
             features = config.input_size
+        self.chars = None
+        if config.char_vocab_size is not None:
+            self.chars = CharCNN(
+                config.char_vocab_size,
+                config.char_embedding_dim,
+                config.char_filters,
+                config.char_kernel_size,
+            )
+            features += config.char_filters
         self.embedding_dropout = nn.Dropout(config.embedding_dropout)
         self.rnn = build_rnn(config.rnn, features)
         self.dropout = nn.Dropout(config.dropout)
@@ -159,33 +194,50 @@ class SequenceTagger(nn.Module):
         """Alternate constructor, as every rnnkit model."""
         return cls(config)
 
-    def forward(self, inputs: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Emission scores ``(B, T, K)`` (logits of the softmax head), zero past each length."""
-        mask = self._check(inputs, lengths)
-        return self._emissions(inputs, lengths, mask)
+    def forward(self, inputs: Tensor, lengths: Tensor | None = None, chars: Tensor | None = None) -> Tensor:
+        """Emission scores ``(B, T, K)`` (logits of the softmax head), zero past each length.
+
+        ``chars (B, T, L)``: each token's character ids, given exactly when the model has character
+        features (``char_vocab_size``).
+        """
+        mask = self._check(inputs, lengths, chars)
+        return self._emissions(inputs, lengths, mask, chars)
 
     @torch.no_grad()
-    def decode(self, inputs: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def decode(self, inputs: Tensor, lengths: Tensor | None = None, chars: Tensor | None = None) -> Tensor:
         """The predicted tags ``(B, T)`` (long), -1 past each length: argmax per step, or Viterbi with a CRF.
 
         ``tags[b, :lengths[b]].tolist()`` is the list for sequence b. Call ``eval()`` first (dropout).
         """
-        mask = self._check(inputs, lengths)
-        emissions = self._emissions(inputs, lengths, mask)
+        mask = self._check(inputs, lengths, chars)
+        emissions = self._emissions(inputs, lengths, mask, chars)
         if self.crf is not None:
             return self.crf.viterbi_decode(emissions, mask.sum(1))[0]
         return emissions.argmax(dim=2).masked_fill(~mask, -1)
 
-    def _emissions(self, inputs: Tensor, lengths: Tensor | None, mask: Tensor) -> Tensor:
+    def _emissions(
+        self, inputs: Tensor, lengths: Tensor | None, mask: Tensor, chars: Tensor | None
+    ) -> Tensor:
         x = self.embedding(inputs) if self.embedding is not None else inputs  # (B, T, E | I)
+        if self.chars is not None:
+            x = torch.cat([x, self.chars(chars)], dim=2)  # (B, T, E + F)
         output, _ = self.rnn(self.embedding_dropout(x), lengths=lengths)  # (B, T, D·H), zero padding
         emissions = self.head(self.dropout(output))  # (B, T, K)
         return emissions.masked_fill(~mask.unsqueeze(2), 0.0)
 
-    def _check(self, inputs: Tensor, lengths: Tensor | None) -> Tensor:
-        """Validate inputs and lengths; return the ``(B, T)`` mask of valid steps on the input's device."""
+    def _check(self, inputs: Tensor, lengths: Tensor | None, chars: Tensor | None = None) -> Tensor:
+        """Validate the arguments; return the ``(B, T)`` mask of valid steps on the input's device."""
         if not isinstance(inputs, Tensor):
             raise TypeError(f"SequenceTagger: inputs must be a Tensor, got {type(inputs).__name__}")
+        if (chars is None) != (self.chars is None):
+            raise ValueError(
+                "SequenceTagger: this model has character features, so it needs chars (B, T, L)"
+                if chars is None
+                else "SequenceTagger: chars given, but this model has no character features (char_vocab_size)"
+            )
+        if chars is not None and (chars.dim() != 3 or chars.shape[:2] != inputs.shape[:2]):
+            raise ValueError(f"SequenceTagger: chars must have shape (B, T, L) with (B, T) = "
+                             f"{tuple(inputs.shape[:2])}, got {tuple(chars.shape)}")  # fmt: skip
         if self.embedding is not None:
             if inputs.dtype.is_floating_point or inputs.dtype.is_complex or inputs.dtype == torch.bool:
                 raise TypeError(f"SequenceTagger: token input (vocab_size set) must be integer ids, "

@@ -7,7 +7,9 @@ the training sentences. Tag sets in an IOB scheme (``O``, ``B-NP``, ``I-NP``, ..
 (``scheme: auto``); they add chunk-level F1 (conlleval's) to the token accuracy and, with ``model.crf``,
 the CRF's transition constraints, so Viterbi never outputs ``O -> I-NP``.
 
-Unknown words get ``<unk>``, or with ``suffix_backoff`` their longest ending seen in training.
+Unknown words get ``<unk>``, or with ``suffix_backoff`` their longest ending seen in training; with
+``characters`` the model also reads each word's characters (a :class:`~rnnkit.blocks.char_cnn.CharCNN`),
+which tell it about a word it never saw: its case, its digits, its endings.
 The baseline is the most frequent training tag of each word (unknown words: the most frequent tag overall),
 scored like the model: chunk F1 0.70 on CoNLL-2000 (the shared task's POS-based baseline: 0.77).
 """
@@ -28,7 +30,7 @@ from torch.utils.data import DataLoader
 
 from rnnkit.blocks.crf import iob_constraints
 from rnnkit.config import ConfigError, from_dict
-from rnnkit.data.batching import BucketBatchSampler, collate_tagging, pad_batch
+from rnnkit.data.batching import BucketBatchSampler, collate_tagging, pad_words
 from rnnkit.data.records import TaggedSentence
 from rnnkit.data.vocab import PAD, SPECIALS, UNK, Vocab
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
@@ -71,7 +73,11 @@ class TaggingData:
             something about words never seen in training. 0: unknown words are ``<unk>``.
         word_dropout: while training, replace this fraction of input tokens by what an unknown word gets
             (``<unk>``, or its ending with ``suffix_backoff``) so that those embeddings learn to stand in
-            for words never seen in training.
+            for words never seen in training (their characters stay, so the model learns to read them).
+        characters: also give the model each word's characters (NFC, case kept even with ``lowercase``),
+            from a character vocabulary fitted on the training words; the model section's ``char_*``
+            options size its CharCNN.
+        max_word_length: characters per word the model reads (the first this many).
         split_punctuation: ``predict`` only: split leading and trailing punctuation off the whitespace
             separated words (``"주었다."`` -> ``주었다 .``), as UD and Penn Treebank tokenisations do.
         val_fraction, test_fraction, split_seed: sentences held out of the training data, seeded, where the
@@ -93,6 +99,8 @@ class TaggingData:
     min_freq: int = 1
     suffix_backoff: int = 0
     word_dropout: float = 0.0
+    characters: bool = False
+    max_word_length: int = 20
     split_punctuation: bool = False
     val_fraction: float = 0.1
     test_fraction: float = 0.1
@@ -121,7 +129,7 @@ class TaggingData:
             )
         if self.suffix_backoff < 0:
             raise ValueError(f"TaggingData.suffix_backoff must be >= 0, got {self.suffix_backoff}")
-        for name in ("min_freq", "max_sentences"):
+        for name in ("min_freq", "max_sentences", "max_word_length"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"TaggingData.{name} must be >= 1, got {getattr(self, name)}")
 
@@ -319,6 +327,9 @@ class TaggingTask(Task):
             Vocab.build(words + endings, self.data.max_vocab, self.data.min_freq),
             None,
         )
+        self.chars = None
+        if self.data.characters:
+            self.chars = Vocab.build([list(w) for s in train for w in self._words(s.tokens)], None, 1)
         # tags of every split: a tag seen only in test (CoNLL-2000's I-LST) still has an id and a score
         self.labels = sorted({t for part in self.splits.values() for s in part for t in s.tags})
         if self.data.scheme == "auto":
@@ -345,10 +356,13 @@ class TaggingTask(Task):
 
     def state(self) -> dict[str, Any]:
         return {"vocab": self.vocab.to_dict(), "labels": self.labels, "scheme": self.scheme,
-                "crf_constraints": self.crf_constraints}  # fmt: skip
+                "crf_constraints": self.crf_constraints,
+                "chars": None if self.chars is None else self.chars.to_dict()}  # fmt: skip
 
     def restore(self, state: dict[str, Any]) -> None:
         self.vocab, self._unknown = Vocab.from_dict(state["vocab"]), None
+        chars = state.get("chars")  # runs saved before character features have none
+        self.chars = None if chars is None else Vocab.from_dict(chars, "task state: chars")
         self.labels = list(state["labels"])
         self.scheme, self.crf_constraints = state["scheme"], state["crf_constraints"]
 
@@ -381,16 +395,43 @@ class TaggingTask(Task):
         return self._unknown
 
     def normalize(self, tokens: Sequence[str]) -> list[str]:
-        tokens = [unicodedata.normalize("NFC", t) for t in tokens]
+        tokens = self._words(tokens)
         return [t.lower() for t in tokens] if self.data.lowercase else tokens
 
-    def _encode(self, sentences: list[TaggedSentence]) -> list[tuple[list[int], list[int]]]:
+    @staticmethod
+    def _words(tokens: Sequence[str]) -> list[str]:
+        return [unicodedata.normalize("NFC", t) for t in tokens]
+
+    def encode_chars(self, tokens: Sequence[str]) -> list[list[int]]:
+        """Each token's character ids (the first ``max_word_length``; unknown characters ``<unk>``)."""
+        return [self.chars.encode(list(word[: self.data.max_word_length])) for word in self._words(tokens)]
+
+    def _encode(self, sentences: list[TaggedSentence]) -> list[tuple]:
+        """``(word ids, tag ids)`` per sentence, plus the character ids with character features."""
         index = {label: k for k, label in enumerate(self.labels)}
         unknown = sorted({t for s in sentences for t in s.tags} - set(index))
         if unknown:
             raise ValueError(f"tags {unknown[:5]} do not occur in the data the run was prepared on "
                              f"(known: {self.labels})")  # fmt: skip
-        return [(self.encode(s.tokens), [index[t] for t in s.tags]) for s in sentences]
+        if self.chars is None:
+            return [(self.encode(s.tokens), [index[t] for t in s.tags]) for s in sentences]
+        return [(self.encode(s.tokens), [index[t] for t in s.tags], self.encode_chars(s.tokens))
+                for s in sentences]  # fmt: skip
+
+    @staticmethod
+    def collate(items: Sequence[tuple]) -> dict[str, Tensor]:
+        """``collate_tagging`` of the ``(ids, tags)``, plus ``chars (B, T, L)`` for items that have them."""
+        batch = collate_tagging([item[:2] for item in items])
+        if items and len(items[0]) == 3:
+            batch["chars"] = pad_words([item[2] for item in items])
+        return batch
+
+    def batch(self, token_lists: Sequence[Sequence[str]]) -> dict[str, Tensor]:
+        """A batch of raw token lists as the model reads them (tags all 0): ``predict`` and inspection."""
+        items = [(self.encode(tokens), [0] * len(tokens)) for tokens in token_lists]
+        if self.chars is not None:
+            items = [(*item, self.encode_chars(tokens)) for item, tokens in zip(items, token_lists)]
+        return self.collate(items)
 
     def loaders(self) -> tuple[Any, Any, Any]:
         if not hasattr(self, "splits"):
@@ -400,9 +441,9 @@ class TaggingTask(Task):
             if not sentences:
                 return None
             items = self._encode(sentences)
-            sizes = [len(ids) for ids, _ in items]
+            sizes = [len(item[0]) for item in items]
             sampler = BucketBatchSampler(sizes, self.train.batch_size, shuffle=shuffle, seed=self.train.seed)
-            return DataLoader(items, batch_sampler=sampler, collate_fn=collate_tagging)
+            return DataLoader(items, batch_sampler=sampler, collate_fn=self.collate)
 
         return (
             loader(self.splits["train"], True),
@@ -413,12 +454,17 @@ class TaggingTask(Task):
     # ----- model --------------------------------------------------------------------------------------
     def model_config(self) -> TaggerConfig:
         options, where = dict(self.model_options), f"{self.where}: model"
-        derived = {"vocab_size", "num_tags", "labels", "input_size"} & set(options)
+        derived = {"vocab_size", "num_tags", "labels", "input_size", "char_vocab_size"} & set(options)
         if derived:
             raise ConfigError(f"{where}: {sorted(derived)[0]!r} comes from the data; remove it")
+        unused = sorted(k for k in options if k.startswith("char_")) if self.chars is None else []
+        if unused:
+            raise ConfigError(f"{where}.{unused[0]}: character features are off; set data.characters: true")
         if "constraints" not in options:
             options["constraints"] = self.crf_constraints if options.get("crf") is True else None
         sizes = {"vocab_size": len(self.vocab), "num_tags": len(self.labels), "labels": list(self.labels)}
+        if self.chars is not None:
+            sizes["char_vocab_size"] = len(self.chars)
         return from_dict(TaggerConfig, {**options, **sizes}, where)
 
     def build_model(self) -> nn.Module:
@@ -437,18 +483,18 @@ class TaggingTask(Task):
         if model.training and self.data.word_dropout > 0:
             drop = (torch.rand(inputs.shape, device=inputs.device) < self.data.word_dropout) & (inputs != PAD)
             inputs = torch.where(drop, self._unknown_ids(inputs.device)[inputs], inputs)
-        return self._loss(model, model(inputs, batch["lengths"]), batch)
+        return self._loss(model, model(inputs, batch["lengths"], batch.get("chars")), batch)
 
     def _run(self, model: nn.Module, loader: Any) -> tuple[list[list[int]], list[list[int]], float]:
         """Gold and predicted tag ids per sentence, and the token-weighted mean loss."""
         gold, guess, loss_sum, count = [], [], 0.0, 0
         for batch in loader:
             batch = {k: v.to(self.device) for k, v in batch.items()}
-            emissions = model(batch["inputs"], batch["lengths"])
+            emissions = model(batch["inputs"], batch["lengths"], batch.get("chars"))
             tokens = int(batch["lengths"].sum())
             loss_sum += self._loss(model, emissions, batch).item() * tokens
             count += tokens
-            paths = model.decode(batch["inputs"], batch["lengths"]).tolist()
+            paths = model.decode(batch["inputs"], batch["lengths"], batch.get("chars")).tolist()
             for n, truth, path in zip(batch["lengths"].tolist(), batch["targets"].tolist(), paths):
                 gold.append(truth[:n])
                 guess.append(path[:n])
@@ -522,9 +568,9 @@ class TaggingTask(Task):
         todo = [k for k, tokens in enumerate(token_lists) if tokens]
         for start in range(0, len(todo), 256):
             chunk = todo[start : start + 256]
-            ids, lengths = pad_batch([self.encode(token_lists[k]) for k in chunk])
-            paths = model.decode(ids.to(self.device), lengths.to(self.device)).tolist()
-            for k, n, path in zip(chunk, lengths.tolist(), paths):
+            batch = {k: v.to(self.device) for k, v in self.batch([token_lists[k] for k in chunk]).items()}
+            paths = model.decode(batch["inputs"], batch["lengths"], batch.get("chars")).tolist()
+            for k, n, path in zip(chunk, batch["lengths"].tolist(), paths):
                 tags[k] = [self.labels[i] for i in path[:n]]
         results = []
         for tokens, predicted in zip(token_lists, tags):

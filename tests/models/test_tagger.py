@@ -279,3 +279,87 @@ def test_input_errors() -> None:
         tokens_model(torch.ones(2, 3, dtype=torch.long), torch.tensor([3.0, 2.0]))
     with pytest.raises(TypeError, match="needs a TaggerConfig"):
         SequenceTagger(RNNConfig())
+
+
+# ----- character features (CharCNN) ---------------------------------------------------------------------
+def char_model(seed: int = 0) -> SequenceTagger:
+    torch.manual_seed(seed)
+    config = TaggerConfig(num_tags=5, vocab_size=VOCAB, embedding_dim=8, char_vocab_size=11, char_embedding_dim=4,
+                          char_filters=6, crf=True, labels=LABELS, constraints="IOB2",
+                          rnn=RNNConfig(hidden_size=8, bidirectional=True))  # fmt: skip
+    return SequenceTagger(config).double().eval()
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    words=st.lists(st.lists(st.integers(1, 10), min_size=1, max_size=5), min_size=1, max_size=6),
+    extra_steps=st.integers(0, 3),
+    extra_width=st.integers(0, 3),
+    noise=st.integers(1, 10),
+)
+def test_character_padding_changes_nothing(words, extra_steps, extra_width, noise) -> None:
+    """A sentence alone, and padded to more words and longer words (padding ids 0) inside a batch whose
+    other sentence is noise, gets the same emissions and tags."""
+    model = char_model()
+    steps, width = len(words), max(map(len, words))
+    alone = torch.zeros(1, steps, width, dtype=torch.long)
+    for t, word in enumerate(words):
+        alone[0, t, : len(word)] = torch.tensor(word)
+    tokens = torch.randint(1, VOCAB, (1, steps))
+    padded = torch.full((2, steps + extra_steps, width + extra_width), noise)
+    padded[0] = 0
+    padded[0, :steps, :width] = alone[0]
+    padded_tokens = torch.cat([tokens, torch.full((1, extra_steps), 3)], 1).repeat(2, 1)
+    lengths = torch.tensor([steps, steps + extra_steps])
+    torch.testing.assert_close(model(padded_tokens, lengths, padded)[:1, :steps], model(tokens, None, alone))
+    assert (
+        model.decode(padded_tokens, lengths, padded)[0, :steps].tolist()
+        == model.decode(tokens, None, alone)[0].tolist()
+    )
+
+
+def test_character_features_are_the_charcnn_of_each_word() -> None:
+    """The recurrent layer reads [embedding; CharCNN] per word: recomputed by hand from the parts."""
+    model = char_model()
+    chars = torch.tensor([[[3, 4, 0], [5, 6, 7]]])
+    tokens = torch.tensor([[2, 9]])
+    x = torch.cat([model.embedding(tokens), model.chars(chars)], dim=2)
+    output, _ = model.rnn(x)
+    torch.testing.assert_close(model(tokens, None, chars), model.head(output))
+    conv = torch.tanh(
+        model.chars.conv(model.chars.embedding(chars[0, 1:2]).transpose(1, 2))
+    )  # word 2: no padding
+    torch.testing.assert_close(model.chars(chars)[0, 1], conv[0].amax(dim=1))
+
+
+def test_character_features_get_gradients_and_round_trip(tmp_path) -> None:
+    model = char_model().float().train()
+    tokens, tags, lengths = chunk_task(4, torch.Generator().manual_seed(0))
+    chars = torch.randint(0, 11, (*tokens.shape, 5))
+    crf_negative_log_likelihood(model.crf, model(tokens, lengths, chars), tags, lengths).backward()
+    assert (
+        model.chars.conv.weight.grad.abs().sum() > 0 and model.chars.embedding.weight.grad[1:].abs().sum() > 0
+    )
+    save_model(model.eval(), tmp_path / "chars")
+    loaded = load_model(tmp_path / "chars").eval()
+    assert loaded.config.char_vocab_size == 11
+    assert torch.equal(loaded.decode(tokens, lengths, chars), model.decode(tokens, lengths, chars))
+
+
+def test_character_feature_errors() -> None:
+    model, plain = char_model(), SequenceTagger(small_config())
+    tokens = torch.ones(2, 3, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"has character features, so it needs chars \(B, T, L\)"):
+        model(tokens)
+    with pytest.raises(ValueError, match="chars given, but this model has no character features"):
+        plain(tokens, None, torch.ones(2, 3, 4, dtype=torch.long))
+    with pytest.raises(
+        ValueError, match=r"chars must have shape \(B, T, L\) with \(B, T\) = \(2, 3\), got \(2, 4, 4\)"
+    ):
+        model(tokens, None, torch.ones(2, 4, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match="character features .* need token input"):
+        TaggerConfig(num_tags=3, input_size=4, char_vocab_size=10)
+    with pytest.raises(ValueError, match="TaggerConfig.char_filters must be an int >= 1, got 0"):
+        TaggerConfig(num_tags=3, vocab_size=5, char_vocab_size=10, char_filters=0)
+    with pytest.raises(ValueError, match="TaggerConfig.char_kernel_size must be odd"):
+        TaggerConfig(num_tags=3, vocab_size=5, char_vocab_size=10, char_kernel_size=4)

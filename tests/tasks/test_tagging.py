@@ -270,6 +270,58 @@ def test_suffix_backoff_gives_unknown_words_their_ending(tmp_path):
     assert unknown[:4].tolist() == [0, 1, 2, 3]
 
 
+# Word classes told apart only by their spelling, in random order (no context helps), with stems that
+# never repeat between the files: a word-only model sees only <unk> in the test file.
+ENDINGS = {"N": "ox", "V": "ed", "A": "ly"}
+
+
+def spelled_files(folder, seed=0):
+    rng = random.Random(seed)
+    letters = "bcdfghjkmnprstvwz"
+    stems = sorted({"".join(rng.choice(letters) for _ in range(4)) for _ in range(2000)})
+    rng.shuffle(stems)
+    pools = {"train": stems[:300], "dev": stems[300:400], "test": stems[400:600]}
+    paths = {}
+    for name, count in (("train", 200), ("dev", 30), ("test", 60)):
+        sentences = []
+        for _ in range(count):
+            tags = [rng.choice("NVA") for _ in range(rng.randint(3, 8))]
+            words = [rng.choice(pools[name]) + ENDINGS[tag] for tag in tags]
+            words = [w.capitalize() if i == 0 else w for i, w in enumerate(words)]
+            sentences.append(list(zip(words, tags)))
+        paths[name] = folder / f"{name}.txt"
+        write_conll(paths[name], sentences)
+    return paths
+
+
+def spelled_run(folder, characters):
+    folder.mkdir()
+    paths = spelled_files(folder)
+    data = {"dataset": "conll", "path": str(paths["train"]), "val_path": str(paths["dev"]),
+            "test_path": str(paths["test"]), "columns": ["token", "class"], "characters": characters,
+            "lowercase": True}  # fmt: skip
+    model = {"embedding_dim": 8, "rnn": {"cell": "lstm", "hidden_size": 16, "bidirectional": True}}
+    if characters:
+        model.update(char_embedding_dim=8, char_filters=16)
+    config = run_config(folder / "run.yaml", data=data, model=model, train={**TINY_TRAIN, "seed": 0})
+    return fit(config, run_dir=folder / "run", quiet=True)
+
+
+def test_character_features_tag_words_never_seen_in_training(tmp_path, capsys):
+    plain = spelled_run(tmp_path / "plain", characters=False).results
+    assert plain["unknown_word_rate"] > 0.95 and plain["test_accuracy"] < 0.6  # <unk> for every test word
+    run = spelled_run(tmp_path / "chars", characters=True)
+    assert run.results["test_accuracy"] > 0.95 and run.results["test_accuracy_unknown_words"] > 0.95
+    assert run.task.chars is not None and "Q" not in run.task.chars and "x" in run.task.chars
+    assert run.task.vocab.token_to_id("zzzzox") == UNK
+    tagged = predict(run.run_dir, ["Qwrtly zzzzox mmmmed bbbbox"])[0]  # unseen words, an unseen letter
+    assert tagged["tags"] == ["A", "N", "V", "N"]
+    assert evaluate(run.run_dir)["test_accuracy"] == pytest.approx(run.results["test_accuracy"])
+    out = tmp_path / "inspected"
+    assert main(["inspect", str(run.run_dir), "--text", "zzzzox mmmmed", "--out", str(out)]) == 0
+    assert "predicted tags: N V" in capsys.readouterr().out + (out / "index.html").read_text(encoding="utf-8")
+
+
 def test_config_errors_name_the_file_and_the_key(tmp_path):
     paths = toy_files(tmp_path)
     data = {"dataset": "conll", "path": str(paths["train"])}
@@ -282,6 +334,11 @@ def test_config_errors_name_the_file_and_the_key(tmp_path):
     bad = run_config(tmp_path / "bad.yaml", data=data, model={"num_tags": 5})
     with pytest.raises(ConfigError, match=r"bad.yaml: model: 'num_tags' comes from the data"):
         fit(bad, run_dir=tmp_path / "r3", quiet=True)
+    bad = run_config(tmp_path / "bad.yaml", data=data, model={"char_filters": 30})
+    with pytest.raises(
+        ConfigError, match=r"bad.yaml: model.char_filters: character features are off; set data"
+    ):
+        fit(bad, run_dir=tmp_path / "r3b", quiet=True)
     bad = run_config(tmp_path / "bad.yaml", data={**data, "tag_column": "pos", "scheme": "IOB2"})
     with pytest.raises(ConfigError, match=r"bad.yaml: data.scheme 'IOB2': the tags .* are not 'O'"):
         fit(bad, run_dir=tmp_path / "r4", quiet=True)
