@@ -26,8 +26,8 @@ __all__ = [
     "validation_examples",
 ]
 
-_LENGTH_OF = {"inputs": "lengths", "targets": "lengths", "chars": "lengths", "src": "src_lengths",
-              "tgt_in": "tgt_lengths", "tgt_out": "tgt_lengths"}  # fmt: skip
+_LENGTH_OF = {"inputs": "lengths", "targets": "lengths", "chars": "lengths", "columns": "lengths",
+              "src": "src_lengths", "tgt_in": "tgt_lengths", "tgt_out": "tgt_lengths"}  # fmt: skip
 TEXT_TASKS = ("classification", "tagging", "translation", "language_model")
 
 
@@ -160,13 +160,11 @@ def text_examples(task: Any, model: nn.Module, texts: list[str]) -> list[Example
             note = f"predicted: {task.labels[best]} (p = {probabilities[best]:.3f})"
             examples.append(Example(f"text {k + 1}", batch, {"rnn": shown}, note))
         elif kind == "tagging":
-            from rnnkit.tasks.tagging import split_words
-
-            words = split_words(text, task.data.split_punctuation)
+            words, columns = task.split_text(text)
             if not words:
                 raise ValueError(f"text {k + 1} has no words to tag")
-            batch = _to(task.batch([words]), device)
-            tags = model.decode(batch["inputs"], batch["lengths"], batch.get("chars"))
+            batch = _to(task.batch([words], [columns]), device)
+            tags = model.decode(batch["inputs"], batch["lengths"], **task.model_extras(batch))
             batch["targets"] = tags
             note = "predicted tags: " + " ".join(task.labels[int(t)] for t in tags[0])
             examples.append(Example(f"text {k + 1}", batch, {"rnn": words}, note))

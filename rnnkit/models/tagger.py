@@ -1,7 +1,8 @@
 r"""SequenceTagger: many-to-many aligned, one label per step (part of speech, chunks, named entities, frames).
 
     x_t = Embedding(token_t)  or  the feature vector of step t      (B, T, E | I)
-    x_t = [x_t ; CharCNN(chars of token_t)]   with character features (B, T, E + F), then dropout
+    x_t = [x_t ; CharCNN(chars of token_t)]   with character features (B, T, E + F)
+    x_t = [x_t ; E_1[column_1,t] ; …]         with token columns (POS tags, say), then dropout
     h_t = BiLSTM(x)_t          (any RNNConfig)                       (B, T, D·H)
     e_t = W h_t + b            emission scores of the K tags         (B, T, K)
 
@@ -46,6 +47,9 @@ class TaggerConfig:
             (:class:`~rnnkit.blocks.char_cnn.CharCNN`, token input only); None: none. The model then takes
             ``chars (B, T, L)``, each token's character ids.
         char_embedding_dim, char_filters, char_kernel_size: the CharCNN's C, F and k.
+        column_vocab_sizes: one size per extra categorical column the model reads beside each token (the
+            part-of-speech tags of CoNLL-2000, say; 0 is padding), each embedded in
+        column_embedding_dim features (token input only). The model then takes ``columns (B, T, F)``.
         embedding_dropout: dropout on the embedded (or feature) inputs, character features included.
         rnn: the recurrent encoder (default: a one-layer bidirectional LSTM).
         dropout: dropout on the encoder's outputs, before the emission layer.
@@ -69,6 +73,8 @@ class TaggerConfig:
     char_embedding_dim: int = 25
     char_filters: int = 50
     char_kernel_size: int = 3
+    column_vocab_sizes: tuple[int, ...] = ()
+    column_embedding_dim: int = 16
     embedding_dropout: float = 0.0
     rnn: RNNConfig = field(default_factory=_bidirectional_lstm)
     dropout: float = 0.0
@@ -82,10 +88,13 @@ class TaggerConfig:
                 "TaggerConfig: give exactly one of vocab_size (token ids) or input_size (feature "
                 f"sequences), got vocab_size={self.vocab_size!r}, input_size={self.input_size!r}"
             )
-        if self.char_vocab_size is not None and self.vocab_size is None:
-            raise ValueError(
-                "TaggerConfig: character features (char_vocab_size) need token input (vocab_size)"
-            )
+        object.__setattr__(self, "column_vocab_sizes", tuple(self.column_vocab_sizes))
+        if self.vocab_size is None and (self.char_vocab_size is not None or self.column_vocab_sizes):
+            raise ValueError("TaggerConfig: character features (char_vocab_size) and token columns "
+                             "(column_vocab_sizes) need token input (vocab_size)")  # fmt: skip
+        for k, size in enumerate(self.column_vocab_sizes):
+            if isinstance(size, bool) or not isinstance(size, int) or size < 2:
+                raise ValueError(f"TaggerConfig.column_vocab_sizes[{k}] must be an int >= 2, got {size!r}")
         sizes = (
             ("num_tags", 1),
             ("vocab_size", 2),
@@ -94,6 +103,7 @@ class TaggerConfig:
             ("char_vocab_size", 2),
         )
         sizes += ("char_embedding_dim", 1), ("char_filters", 1), ("char_kernel_size", 1)
+        sizes += (("column_embedding_dim", 1),)
         for name, low in sizes:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
@@ -180,6 +190,10 @@ class SequenceTagger(nn.Module):
                 config.char_kernel_size,
             )
             features += config.char_filters
+        self.columns = nn.ModuleList(
+            Embedding(size, config.column_embedding_dim, padding_idx=0) for size in config.column_vocab_sizes
+        )
+        features += config.column_embedding_dim * len(self.columns)
         self.embedding_dropout = nn.Dropout(config.embedding_dropout)
         self.rnn = build_rnn(config.rnn, features)
         self.dropout = nn.Dropout(config.dropout)
@@ -194,38 +208,64 @@ class SequenceTagger(nn.Module):
         """Alternate constructor, as every rnnkit model."""
         return cls(config)
 
-    def forward(self, inputs: Tensor, lengths: Tensor | None = None, chars: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        inputs: Tensor,
+        lengths: Tensor | None = None,
+        chars: Tensor | None = None,
+        columns: Tensor | None = None,
+    ) -> Tensor:
         """Emission scores ``(B, T, K)`` (logits of the softmax head), zero past each length.
 
         ``chars (B, T, L)``: each token's character ids, given exactly when the model has character
-        features (``char_vocab_size``).
+        features (``char_vocab_size``). ``columns (B, T, F)``: the ids of each token's F extra columns,
+        given exactly when the model reads some (``column_vocab_sizes``).
         """
-        mask = self._check(inputs, lengths, chars)
-        return self._emissions(inputs, lengths, mask, chars)
+        mask = self._check(inputs, lengths, chars, columns)
+        return self._emissions(inputs, lengths, mask, chars, columns)
 
     @torch.no_grad()
-    def decode(self, inputs: Tensor, lengths: Tensor | None = None, chars: Tensor | None = None) -> Tensor:
+    def decode(
+        self,
+        inputs: Tensor,
+        lengths: Tensor | None = None,
+        chars: Tensor | None = None,
+        columns: Tensor | None = None,
+    ) -> Tensor:
         """The predicted tags ``(B, T)`` (long), -1 past each length: argmax per step, or Viterbi with a CRF.
 
         ``tags[b, :lengths[b]].tolist()`` is the list for sequence b. Call ``eval()`` first (dropout).
         """
-        mask = self._check(inputs, lengths, chars)
-        emissions = self._emissions(inputs, lengths, mask, chars)
+        mask = self._check(inputs, lengths, chars, columns)
+        emissions = self._emissions(inputs, lengths, mask, chars, columns)
         if self.crf is not None:
             return self.crf.viterbi_decode(emissions, mask.sum(1))[0]
         return emissions.argmax(dim=2).masked_fill(~mask, -1)
 
     def _emissions(
-        self, inputs: Tensor, lengths: Tensor | None, mask: Tensor, chars: Tensor | None
+        self,
+        inputs: Tensor,
+        lengths: Tensor | None,
+        mask: Tensor,
+        chars: Tensor | None,
+        columns: Tensor | None,
     ) -> Tensor:
         x = self.embedding(inputs) if self.embedding is not None else inputs  # (B, T, E | I)
         if self.chars is not None:
             x = torch.cat([x, self.chars(chars)], dim=2)  # (B, T, E + F)
+        if len(self.columns):
+            x = torch.cat([x, *(embed(columns[..., k]) for k, embed in enumerate(self.columns))], dim=2)
         output, _ = self.rnn(self.embedding_dropout(x), lengths=lengths)  # (B, T, D·H), zero padding
         emissions = self.head(self.dropout(output))  # (B, T, K)
         return emissions.masked_fill(~mask.unsqueeze(2), 0.0)
 
-    def _check(self, inputs: Tensor, lengths: Tensor | None, chars: Tensor | None = None) -> Tensor:
+    def _check(
+        self,
+        inputs: Tensor,
+        lengths: Tensor | None,
+        chars: Tensor | None = None,
+        columns: Tensor | None = None,
+    ) -> Tensor:
         """Validate the arguments; return the ``(B, T)`` mask of valid steps on the input's device."""
         if not isinstance(inputs, Tensor):
             raise TypeError(f"SequenceTagger: inputs must be a Tensor, got {type(inputs).__name__}")
@@ -238,6 +278,16 @@ class SequenceTagger(nn.Module):
         if chars is not None and (chars.dim() != 3 or chars.shape[:2] != inputs.shape[:2]):
             raise ValueError(f"SequenceTagger: chars must have shape (B, T, L) with (B, T) = "
                              f"{tuple(inputs.shape[:2])}, got {tuple(chars.shape)}")  # fmt: skip
+        wanted = len(self.columns)
+        if (columns is None) != (wanted == 0):
+            raise ValueError(
+                f"SequenceTagger: this model reads {wanted} token columns: it needs columns (B, T, {wanted})"
+                if columns is None
+                else "SequenceTagger: columns given, but this model reads none (column_vocab_sizes)"
+            )
+        if columns is not None and tuple(columns.shape) != (*inputs.shape[:2], wanted):
+            raise ValueError(f"SequenceTagger: columns must have shape (B, T, F) = "
+                             f"{(*inputs.shape[:2], wanted)}, got {tuple(columns.shape)}")  # fmt: skip
         if self.embedding is not None:
             if inputs.dtype.is_floating_point or inputs.dtype.is_complex or inputs.dtype == torch.bool:
                 raise TypeError(f"SequenceTagger: token input (vocab_size set) must be integer ids, "

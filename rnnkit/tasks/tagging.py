@@ -9,7 +9,8 @@ the CRF's transition constraints, so Viterbi never outputs ``O -> I-NP``.
 
 Unknown words get ``<unk>``, or with ``suffix_backoff`` their longest ending seen in training; with
 ``characters`` the model also reads each word's characters (a :class:`~rnnkit.blocks.char_cnn.CharCNN`),
-which tell it about a word it never saw: its case, its digits, its endings.
+which tell it about a word it never saw: its case, its digits, its endings. ``feature_columns`` gives it
+other columns of the data too, each embedded: the part-of-speech tags of CoNLL-2000 when tagging chunks.
 The baseline is the most frequent training tag of each word (unknown words: the most frequent tag overall),
 scored like the model: chunk F1 0.70 on CoNLL-2000 (the shared task's POS-based baseline: 0.77).
 """
@@ -30,7 +31,7 @@ from torch.utils.data import DataLoader
 
 from rnnkit.blocks.crf import iob_constraints
 from rnnkit.config import ConfigError, from_dict
-from rnnkit.data.batching import BucketBatchSampler, collate_tagging, pad_words
+from rnnkit.data.batching import BucketBatchSampler, collate_tagging, pad_batch, pad_words
 from rnnkit.data.records import TaggedSentence
 from rnnkit.data.vocab import PAD, SPECIALS, UNK, Vocab
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
@@ -78,6 +79,11 @@ class TaggingData:
             from a character vocabulary fitted on the training words; the model section's ``char_*``
             options size its CharCNN.
         max_word_length: characters per word the model reads (the first this many).
+        feature_columns: other columns of the data the model reads beside each word (``[pos]`` for
+            conll2000 chunks), each with a vocabulary fitted on the training sentences; never the tag column.
+            ``predict`` then takes each word with its columns attached, ``He/PRP reckons/VBZ``.
+        column_separator: what joins a word and its columns in ``predict``'s input (the last ones win, so
+            ``1/2/CD`` is the word ``1/2``).
         split_punctuation: ``predict`` only: split leading and trailing punctuation off the whitespace
             separated words (``"주었다."`` -> ``주었다 .``), as UD and Penn Treebank tokenisations do.
         val_fraction, test_fraction, split_seed: sentences held out of the training data, seeded, where the
@@ -101,6 +107,8 @@ class TaggingData:
     word_dropout: float = 0.0
     characters: bool = False
     max_word_length: int = 20
+    feature_columns: tuple[str, ...] = ()
+    column_separator: str = "/"
     split_punctuation: bool = False
     val_fraction: float = 0.1
     test_fraction: float = 0.1
@@ -110,6 +118,10 @@ class TaggingData:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(self.columns))
+        object.__setattr__(self, "feature_columns", tuple(self.feature_columns))
+        if not self.column_separator or any(c.isspace() for c in self.column_separator):
+            raise ValueError(f"TaggingData.column_separator must be non-empty, without spaces, "
+                             f"got {self.column_separator!r}")  # fmt: skip
         for name in ("val_fraction", "test_fraction", "word_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"TaggingData.{name} must be in [0, 1), got {getattr(self, name)}")
@@ -330,6 +342,9 @@ class TaggingTask(Task):
         self.chars = None
         if self.data.characters:
             self.chars = Vocab.build([list(w) for s in train for w in self._words(s.tokens)], None, 1)
+        self.column_vocabs = [
+            Vocab.build([s.features[c] for s in train], None, 1) for c in self._columns(train)
+        ]
         # tags of every split: a tag seen only in test (CoNLL-2000's I-LST) still has an id and a score
         self.labels = sorted({t for part in self.splits.values() for s in part for t in s.tags})
         if self.data.scheme == "auto":
@@ -354,15 +369,31 @@ class TaggingTask(Task):
                     )
         self.save_state(run_dir)
 
+    def _columns(self, train: list[TaggedSentence]) -> tuple[str, ...]:
+        """``data.feature_columns``, checked against the data and the tag column."""
+        wanted, known = self.data.feature_columns, sorted(train[0].features) if train else []
+        tag = self.data.tag_column or DEFAULT_TAGS.get(self.data.dataset) or self.data.columns[-1]
+        for name in wanted:
+            if name == tag:
+                raise ConfigError(
+                    f"{self.where}: data.feature_columns: {name!r} is the tag column (the answers)"
+                )
+            if name not in known:
+                raise ConfigError(f"{self.where}: data.feature_columns: {name!r} is not a column of the data "
+                                  f"(its other columns: {known})")  # fmt: skip
+        return wanted
+
     def state(self) -> dict[str, Any]:
         return {"vocab": self.vocab.to_dict(), "labels": self.labels, "scheme": self.scheme,
                 "crf_constraints": self.crf_constraints,
-                "chars": None if self.chars is None else self.chars.to_dict()}  # fmt: skip
+                "chars": None if self.chars is None else self.chars.to_dict(),
+                "columns": [vocab.to_dict() for vocab in self.column_vocabs]}  # fmt: skip
 
     def restore(self, state: dict[str, Any]) -> None:
         self.vocab, self._unknown = Vocab.from_dict(state["vocab"]), None
         chars = state.get("chars")  # runs saved before character features have none
         self.chars = None if chars is None else Vocab.from_dict(chars, "task state: chars")
+        self.column_vocabs = [Vocab.from_dict(v, "task state: columns") for v in state.get("columns", [])]
         self.labels = list(state["labels"])
         self.scheme, self.crf_constraints = state["scheme"], state["crf_constraints"]
 
@@ -406,32 +437,79 @@ class TaggingTask(Task):
         """Each token's character ids (the first ``max_word_length``; unknown characters ``<unk>``)."""
         return [self.chars.encode(list(word[: self.data.max_word_length])) for word in self._words(tokens)]
 
-    def _encode(self, sentences: list[TaggedSentence]) -> list[tuple]:
-        """``(word ids, tag ids)`` per sentence, plus the character ids with character features."""
+    def encode_columns(self, columns: Sequence[Sequence[str]]) -> list[list[int]]:
+        """``(T, F)`` ids of the feature columns (one sequence of values per column; unknown -> ``<unk>``)."""
+        encoded = [vocab.encode(values) for vocab, values in zip(self.column_vocabs, columns)]
+        return [list(step) for step in zip(*encoded)]
+
+    def _item(self, tokens: Sequence[str], tags: list[int], columns: Sequence[Sequence[str]]) -> dict:
+        item: dict[str, Any] = {"inputs": self.encode(tokens), "targets": tags}
+        if self.chars is not None:
+            item["chars"] = self.encode_chars(tokens)
+        if self.column_vocabs:
+            item["columns"] = self.encode_columns(columns)
+        return item
+
+    def _encode(self, sentences: list[TaggedSentence]) -> list[dict[str, Any]]:
+        """One item per sentence: word ids, tag ids, and the character and column ids the model reads."""
         index = {label: k for k, label in enumerate(self.labels)}
         unknown = sorted({t for s in sentences for t in s.tags} - set(index))
         if unknown:
             raise ValueError(f"tags {unknown[:5]} do not occur in the data the run was prepared on "
                              f"(known: {self.labels})")  # fmt: skip
-        if self.chars is None:
-            return [(self.encode(s.tokens), [index[t] for t in s.tags]) for s in sentences]
-        return [(self.encode(s.tokens), [index[t] for t in s.tags], self.encode_chars(s.tokens))
-                for s in sentences]  # fmt: skip
+        names = self.data.feature_columns
+        return [
+            self._item(s.tokens, [index[t] for t in s.tags], [s.features[c] for c in names])
+            for s in sentences
+        ]
 
     @staticmethod
-    def collate(items: Sequence[tuple]) -> dict[str, Tensor]:
-        """``collate_tagging`` of the ``(ids, tags)``, plus ``chars (B, T, L)`` for items that have them."""
-        batch = collate_tagging([item[:2] for item in items])
-        if items and len(items[0]) == 3:
-            batch["chars"] = pad_words([item[2] for item in items])
+    def collate(items: Sequence[dict[str, Any]]) -> dict[str, Tensor]:
+        """``collate_tagging`` of the words and tags, plus ``chars (B, T, L)`` and ``columns (B, T, F)`` for
+        items that have them."""
+        batch = collate_tagging([(item["inputs"], item["targets"]) for item in items])
+        if items and "chars" in items[0]:
+            batch["chars"] = pad_words([item["chars"] for item in items])
+        if items and "columns" in items[0]:
+            batch["columns"] = pad_batch([item["columns"] for item in items])[0]
         return batch
 
-    def batch(self, token_lists: Sequence[Sequence[str]]) -> dict[str, Tensor]:
-        """A batch of raw token lists as the model reads them (tags all 0): ``predict`` and inspection."""
-        items = [(self.encode(tokens), [0] * len(tokens)) for tokens in token_lists]
-        if self.chars is not None:
-            items = [(*item, self.encode_chars(tokens)) for item, tokens in zip(items, token_lists)]
-        return self.collate(items)
+    @staticmethod
+    def model_extras(batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """What the model reads beside the words and lengths: ``chars`` and ``columns`` where present."""
+        return {key: batch[key] for key in ("chars", "columns") if key in batch}
+
+    def batch(
+        self,
+        token_lists: Sequence[Sequence[str]],
+        column_lists: Sequence[Sequence[Sequence[str]]] | None = None,
+    ) -> dict[str, Tensor]:
+        """A batch of raw token lists (and their column values, one sequence per column) as the model reads
+        them, tags all 0: ``predict`` and inspection."""
+        column_lists = column_lists or [[] for _ in token_lists]
+        return self.collate([self._item(t, [0] * len(t), c) for t, c in zip(token_lists, column_lists)])
+
+    def split_text(self, text: str) -> tuple[list[str], list[list[str]]]:
+        """A raw sentence -> its words and the values of each feature column (``He/PRP`` -> ``He``, ``PRP``).
+
+        Raises:
+            ValueError: the model reads columns and a word does not carry them.
+        """
+        names = self.data.feature_columns
+        if not names:
+            return split_words(text, self.data.split_punctuation), []
+        words, columns, sep = [], [[] for _ in names], self.data.column_separator
+        for word in split_words(text):
+            parts = word.rsplit(sep, len(names))
+            if len(parts) != len(names) + 1 or not all(parts):
+                example = sep.join(["He", *(f"<{name}>" for name in names)])
+                raise ValueError(
+                    f"this model also reads {list(names)}: write each word as {example}, got {word!r}"
+                )
+            words.append(parts[0])
+            for values, value in zip(columns, parts[1:]):
+                values.append(value)
+        return words, columns
 
     def loaders(self) -> tuple[Any, Any, Any]:
         if not hasattr(self, "splits"):
@@ -441,7 +519,7 @@ class TaggingTask(Task):
             if not sentences:
                 return None
             items = self._encode(sentences)
-            sizes = [len(item[0]) for item in items]
+            sizes = [len(item["inputs"]) for item in items]
             sampler = BucketBatchSampler(sizes, self.train.batch_size, shuffle=shuffle, seed=self.train.seed)
             return DataLoader(items, batch_sampler=sampler, collate_fn=self.collate)
 
@@ -454,17 +532,22 @@ class TaggingTask(Task):
     # ----- model --------------------------------------------------------------------------------------
     def model_config(self) -> TaggerConfig:
         options, where = dict(self.model_options), f"{self.where}: model"
-        derived = {"vocab_size", "num_tags", "labels", "input_size", "char_vocab_size"} & set(options)
+        derived = {"vocab_size", "num_tags", "labels", "input_size", "char_vocab_size", "column_vocab_sizes"}
+        derived &= set(options)
         if derived:
             raise ConfigError(f"{where}: {sorted(derived)[0]!r} comes from the data; remove it")
         unused = sorted(k for k in options if k.startswith("char_")) if self.chars is None else []
         if unused:
             raise ConfigError(f"{where}.{unused[0]}: character features are off; set data.characters: true")
+        if "column_embedding_dim" in options and not self.column_vocabs:
+            raise ConfigError(f"{where}.column_embedding_dim: no data.feature_columns to embed")
         if "constraints" not in options:
             options["constraints"] = self.crf_constraints if options.get("crf") is True else None
         sizes = {"vocab_size": len(self.vocab), "num_tags": len(self.labels), "labels": list(self.labels)}
         if self.chars is not None:
             sizes["char_vocab_size"] = len(self.chars)
+        if self.column_vocabs:
+            sizes["column_vocab_sizes"] = [len(vocab) for vocab in self.column_vocabs]
         return from_dict(TaggerConfig, {**options, **sizes}, where)
 
     def build_model(self) -> nn.Module:
@@ -483,18 +566,18 @@ class TaggingTask(Task):
         if model.training and self.data.word_dropout > 0:
             drop = (torch.rand(inputs.shape, device=inputs.device) < self.data.word_dropout) & (inputs != PAD)
             inputs = torch.where(drop, self._unknown_ids(inputs.device)[inputs], inputs)
-        return self._loss(model, model(inputs, batch["lengths"], batch.get("chars")), batch)
+        return self._loss(model, model(inputs, batch["lengths"], **self.model_extras(batch)), batch)
 
     def _run(self, model: nn.Module, loader: Any) -> tuple[list[list[int]], list[list[int]], float]:
         """Gold and predicted tag ids per sentence, and the token-weighted mean loss."""
         gold, guess, loss_sum, count = [], [], 0.0, 0
         for batch in loader:
             batch = {k: v.to(self.device) for k, v in batch.items()}
-            emissions = model(batch["inputs"], batch["lengths"], batch.get("chars"))
+            emissions = model(batch["inputs"], batch["lengths"], **self.model_extras(batch))
             tokens = int(batch["lengths"].sum())
             loss_sum += self._loss(model, emissions, batch).item() * tokens
             count += tokens
-            paths = model.decode(batch["inputs"], batch["lengths"], batch.get("chars")).tolist()
+            paths = model.decode(batch["inputs"], batch["lengths"], **self.model_extras(batch)).tolist()
             for n, truth, path in zip(batch["lengths"].tolist(), batch["targets"].tolist(), paths):
                 gold.append(truth[:n])
                 guess.append(path[:n])
@@ -540,7 +623,10 @@ class TaggingTask(Task):
             plot_confusion_matrix(matrix, self.labels, run_dir / "confusion_matrix.png")
         per_tag = classification_report(flat_gold, flat_guess, labels=names, names=self.labels)
         shown = self.splits["test"][:: max(1, len(self.splits["test"]) // 5)][:5]
-        samples = self._tag_tokens(model, [list(s.tokens) for s in shown])
+        names = self.data.feature_columns
+        samples = self._tag_tokens(
+            model, [list(s.tokens) for s in shown], [[s.features[c] for c in names] for s in shown]
+        )
         results = {
             "test_loss": loss,
             **self._scores(gold, guess, "test"),
@@ -562,14 +648,21 @@ class TaggingTask(Task):
 
     # ----- inference ----------------------------------------------------------------------------------
     @torch.no_grad()
-    def _tag_tokens(self, model: nn.Module, token_lists: list[list[str]]) -> list[dict[str, Any]]:
+    def _tag_tokens(
+        self,
+        model: nn.Module,
+        token_lists: list[list[str]],
+        column_lists: list[list[list[str]]] | None = None,
+    ) -> list[dict[str, Any]]:
         model.eval()
+        column_lists = column_lists or [[] for _ in token_lists]
         tags: list[list[str]] = [[] for _ in token_lists]
         todo = [k for k, tokens in enumerate(token_lists) if tokens]
         for start in range(0, len(todo), 256):
             chunk = todo[start : start + 256]
-            batch = {k: v.to(self.device) for k, v in self.batch([token_lists[k] for k in chunk]).items()}
-            paths = model.decode(batch["inputs"], batch["lengths"], batch.get("chars")).tolist()
+            batch = self.batch([token_lists[k] for k in chunk], [column_lists[k] for k in chunk])
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            paths = model.decode(batch["inputs"], batch["lengths"], **self.model_extras(batch)).tolist()
             for k, n, path in zip(chunk, batch["lengths"].tolist(), paths):
                 tags[k] = [self.labels[i] for i in path[:n]]
         results = []
@@ -586,8 +679,21 @@ class TaggingTask(Task):
 
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
         """Tags for raw sentences, split on whitespace (and punctuation, with ``data.split_punctuation``):
-        ``{"text", "tokens", "tags"}`` each, plus ``"chunks"`` (type, start, end, text) for IOB tags."""
-        results = self._tag_tokens(model, [split_words(text, self.data.split_punctuation) for text in inputs])
+        ``{"text", "tokens", "tags"}`` each, plus ``"chunks"`` (type, start, end, text) for IOB tags.
+        With ``data.feature_columns`` each word carries its columns (``He/PRP``); tokens are the words.
+
+        Raises:
+            ValueError: a word without the feature columns the model reads, naming the input line.
+        """
+        words, columns = [], []
+        for number, text in enumerate(inputs, 1):
+            try:
+                w, c = self.split_text(text)
+            except ValueError as error:
+                raise ValueError(f"input {number}: {error}") from None
+            words.append(w)
+            columns.append(c)
+        results = self._tag_tokens(model, words, columns)
         for result, text in zip(results, inputs):
             result["text"] = text
         return results

@@ -363,3 +363,36 @@ def test_character_feature_errors() -> None:
         TaggerConfig(num_tags=3, vocab_size=5, char_vocab_size=10, char_filters=0)
     with pytest.raises(ValueError, match="TaggerConfig.char_kernel_size must be odd"):
         TaggerConfig(num_tags=3, vocab_size=5, char_vocab_size=10, char_kernel_size=4)
+
+
+def test_token_columns_are_embedded_beside_each_word() -> None:
+    torch.manual_seed(0)
+    config = TaggerConfig(num_tags=5, vocab_size=VOCAB, embedding_dim=8, column_vocab_sizes=[6, 4],
+                          column_embedding_dim=3, rnn=RNNConfig(hidden_size=8, bidirectional=True))  # fmt: skip
+    model = SequenceTagger(config).eval()
+    tokens, lengths = torch.tensor([[2, 9, 4], [5, 1, 0]]), torch.tensor([3, 2])
+    columns = torch.tensor([[[1, 2], [5, 3], [2, 1]], [[4, 1], [3, 3], [0, 0]]])
+    x = torch.cat(
+        [model.embedding(tokens), model.columns[0](columns[..., 0]), model.columns[1](columns[..., 1])], 2
+    )
+    output, _ = model.rnn(x, lengths=lengths)
+    expected = model.head(output).masked_fill(
+        torch.tensor([[False] * 3, [False, False, True]]).unsqueeze(2), 0
+    )
+    torch.testing.assert_close(model(tokens, lengths, columns=columns), expected)
+    other = columns.clone()
+    other[0, 1, 0] = 4  # another POS tag for one word changes the emissions
+    assert not torch.allclose(model(tokens, lengths, columns=other), expected)
+    assert model.rnn.input_size == 8 + 2 * 3 and model.columns[0].weight.shape == (6, 3)
+    with pytest.raises(ValueError, match=r"reads 2 token columns: it needs columns \(B, T, 2\)"):
+        model(tokens, lengths)
+    with pytest.raises(
+        ValueError, match=r"columns must have shape \(B, T, F\) = \(2, 3, 2\), got \(2, 3, 1\)"
+    ):
+        model(tokens, lengths, columns=columns[..., :1])
+    with pytest.raises(ValueError, match="columns given, but this model reads none"):
+        SequenceTagger(small_config())(tokens, lengths, columns=columns)
+    with pytest.raises(ValueError, match=r"column_vocab_sizes\[1\] must be an int >= 2, got 1"):
+        TaggerConfig(num_tags=3, vocab_size=5, column_vocab_sizes=[4, 1])
+    with pytest.raises(ValueError, match="need token input"):
+        TaggerConfig(num_tags=3, input_size=5, column_vocab_sizes=[4])

@@ -322,6 +322,68 @@ def test_character_features_tag_words_never_seen_in_training(tmp_path, capsys):
     assert "predicted tags: N V" in capsys.readouterr().out + (out / "index.html").read_text(encoding="utf-8")
 
 
+def hinted_files(folder, seed=0):
+    """The tag is told by a second column (a "hint", as POS tags hint at chunks), not by the random words."""
+    rng = random.Random(seed)
+    hints = {"N": ["NN", "NNS"], "V": ["VB", "VBD"], "A": ["RB"]}
+    paths = {}
+    for name, count in (("train", 200), ("dev", 30), ("test", 60)):
+        sentences = []
+        for _ in range(count):
+            tags = [rng.choice("NVA") for _ in range(rng.randint(3, 8))]
+            sentences.append([(rng.choice(["foo", "bar", "baz"]), rng.choice(hints[t]), t) for t in tags])
+        paths[name] = folder / f"{name}.txt"
+        write_conll(paths[name], sentences)
+    return paths
+
+
+def hinted_run(folder, feature_columns, **model):
+    folder.mkdir()
+    paths = hinted_files(folder)
+    data = {"dataset": "conll", "path": str(paths["train"]), "val_path": str(paths["dev"]),
+            "test_path": str(paths["test"]), "columns": ["token", "hint", "class"],
+            "feature_columns": feature_columns}  # fmt: skip
+    model = {"embedding_dim": 8, "rnn": {"cell": "lstm", "hidden_size": 16, "bidirectional": True}, **model}
+    config = run_config(folder / "run.yaml", data=data, model=model, train={**TINY_TRAIN, "seed": 0})
+    return fit(config, run_dir=folder / "run", quiet=True)
+
+
+def test_feature_columns_feed_the_model_and_predict_reads_them(tmp_path, capsys):
+    assert hinted_run(tmp_path / "plain", []).results["test_accuracy"] < 0.6  # the words say nothing
+    run = hinted_run(tmp_path / "hinted", ["hint"], column_embedding_dim=4)
+    assert run.results["test_accuracy"] > 0.95
+    assert sorted(run.task.column_vocabs[0].tokens[4:]) == ["NN", "NNS", "RB", "VB", "VBD"]
+    assert load_model(run.run_dir / "model").config.column_vocab_sizes == (9,)
+    tagged = predict(run.run_dir, ["foo/NN bar/VBD 1/2/RB baz/XX"])[0]  # the last separator wins; XX unseen
+    assert tagged["tokens"] == ["foo", "bar", "1/2", "baz"] and tagged["tags"][:3] == ["N", "V", "A"]
+    with pytest.raises(ValueError, match=r"input 2: this model also reads \['hint'\]: write each word as "
+                                         r"He/<hint>, got 'bar'"):  # fmt: skip
+        predict(run.run_dir, ["foo/NN", "foo/NN bar"])
+    assert evaluate(run.run_dir)["test_accuracy"] == pytest.approx(run.results["test_accuracy"])
+    out = tmp_path / "inspected"
+    assert main(["inspect", str(run.run_dir), "--text", "foo/VB bar/NN", "--out", str(out)]) == 0
+    assert "predicted tags: V N" in capsys.readouterr().out + (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_feature_column_errors_name_the_key(tmp_path):
+    paths = hinted_files(tmp_path)
+    data = {"dataset": "conll", "path": str(paths["train"]), "columns": ["token", "hint", "class"]}
+    bad = run_config(tmp_path / "bad.yaml", data={**data, "feature_columns": ["class"]})
+    with pytest.raises(ConfigError, match=r"bad.yaml: data.feature_columns: 'class' is the tag column"):
+        fit(bad, run_dir=tmp_path / "r1", quiet=True)
+    bad = run_config(tmp_path / "bad.yaml", data={**data, "feature_columns": ["pos"]})
+    with pytest.raises(
+        ConfigError, match=r"'pos' is not a column of the data \(its other columns: \['hint'\]\)"
+    ):
+        fit(bad, run_dir=tmp_path / "r2", quiet=True)
+    bad = run_config(tmp_path / "bad.yaml", data=data, model={"column_embedding_dim": 8})
+    with pytest.raises(ConfigError, match=r"bad.yaml: model.column_embedding_dim: no data.feature_columns"):
+        fit(bad, run_dir=tmp_path / "r3", quiet=True)
+    bad = run_config(tmp_path / "bad.yaml", data={**data, "column_separator": " "})
+    with pytest.raises(ConfigError, match=r"column_separator must be non-empty, without spaces"):
+        fit(bad, run_dir=tmp_path / "r4", quiet=True)
+
+
 def test_config_errors_name_the_file_and_the_key(tmp_path):
     paths = toy_files(tmp_path)
     data = {"dataset": "conll", "path": str(paths["train"])}
