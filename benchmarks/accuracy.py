@@ -204,6 +204,10 @@ def _describe_model(config: Any) -> str:
     extra = " + CRF" if model.get("crf") else ""
     if model.get("attention"):
         extra += f" + {model['attention']} attention"
+    data = config.data if isinstance(config.data, dict) else {}
+    inputs = ["characters"] * bool(data.get("characters")) + list(data.get("feature_columns") or [])
+    if inputs:
+        extra += f"; reads words + {' + '.join(inputs)}"
     if model.get("conv"):
         return f"Conv1D + {bi}{cell} (config {config.name})"
     return f"{bi}{cell}{extra} (config {config.name})"

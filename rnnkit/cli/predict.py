@@ -27,19 +27,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rnnkit.tasks.base import InputError
     from rnnkit.tasks.runner import predict
 
     texts = list(args.texts)
+    sources = [f"argument {k}" for k in range(1, len(texts) + 1)]  # where each input came from
     if args.input:
         path = Path(args.input)
         if not path.is_file():
             print(f"rnnkit predict: {path}: no such file", file=sys.stderr)
             return 2
-        texts += [line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                texts.append(line)
+                sources.append(f"{path}:{number}")
     if not texts:
         print("rnnkit predict: give texts as arguments or --input FILE", file=sys.stderr)
         return 2
-    lines = [json.dumps(p, ensure_ascii=False) for p in predict(args.run_dir, texts, args.device)]
+    try:
+        predictions = predict(args.run_dir, texts, args.device)
+    except InputError as error:
+        print(f"rnnkit predict: {sources[error.number - 1]}: {error.reason}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as error:
+        print(f"rnnkit predict: {error}", file=sys.stderr)
+        return 2
+    lines = [json.dumps(p, ensure_ascii=False) for p in predictions]
     if args.output:
         Path(args.output).write_text("\n".join(lines) + "\n", encoding="utf-8")
     else:

@@ -28,6 +28,21 @@ from rnnkit.training.config import TrainConfig
 TASKS: dict[str, type[Task]] = {}
 
 
+class InputError(ValueError):
+    """An input to ``predict`` that the task cannot read; ``number`` is its place among the inputs (from 1),
+    so that a caller can name the argument or the file line it came from.
+
+    Example:
+        >>> error = InputError(2, "expected numbers")
+        >>> str(error), error.number, error.reason
+        ('input 2: expected numbers', 2, 'expected numbers')
+    """
+
+    def __init__(self, number: int, reason: str) -> None:
+        super().__init__(f"input {number}: {reason}")
+        self.number, self.reason = number, reason
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """One training run: ``task`` names a registered :class:`Task`; ``data`` and ``model`` are that task's

@@ -41,7 +41,7 @@ from torch.utils.data import DataLoader, Dataset
 from rnnkit.config import ConfigError, from_dict
 from rnnkit.data.records import TimeSeries
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
-from rnnkit.tasks.base import Task, register_task
+from rnnkit.tasks.base import InputError, Task, register_task
 from rnnkit.training.losses import masked_mse, quantile_loss
 from rnnkit.training.metrics import mae, mape, mase, rmse, seasonal_naive_forecast
 
@@ -494,14 +494,15 @@ class ForecastingTask(Task):
             values = _parse_history(text, number)
             counts.append(len(values))
             if len(values) < d.history:
-                raise ValueError(
-                    f"input {number}: expected at least {d.history} comma-separated values (the model's "
-                    f"history), got {len(values)}"
+                raise InputError(
+                    number,
+                    f"expected at least {d.history} comma-separated values (the model's history), "
+                    f"got {len(values)}",
                 )
             values = values[-d.history :]
             if not np.isfinite(values).all() or (d.log_transform and not (values > 0).all()):
                 need = "finite values > 0 (the model forecasts log y)" if d.log_transform else "finite values"
-                raise ValueError(f"input {number}: expected {need}, got {values.min():g}")
+                raise InputError(number, f"expected {need}, got {values.min():g}")
             windows.append(np.log(values) if d.log_transform else values)
         if not windows:
             return []
@@ -543,7 +544,5 @@ def _parse_history(text: str, number: int) -> np.ndarray:
         try:
             values.append(float(field))
         except ValueError:
-            raise ValueError(
-                f"input {number}: expected comma-separated numbers, got {field.strip()!r}"
-            ) from None
+            raise InputError(number, f"expected comma-separated numbers, got {field.strip()!r}") from None
     return np.array(values, dtype=np.float64)

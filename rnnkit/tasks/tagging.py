@@ -35,7 +35,7 @@ from rnnkit.data.batching import BucketBatchSampler, collate_tagging, pad_batch,
 from rnnkit.data.records import TaggedSentence
 from rnnkit.data.vocab import PAD, SPECIALS, UNK, Vocab
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
-from rnnkit.tasks.base import Task, register_task
+from rnnkit.tasks.base import InputError, Task, register_task
 from rnnkit.training.losses import crf_negative_log_likelihood, masked_cross_entropy
 from rnnkit.training.metrics import (
     accuracy,
@@ -690,7 +690,7 @@ class TaggingTask(Task):
             try:
                 w, c = self.split_text(text)
             except ValueError as error:
-                raise ValueError(f"input {number}: {error}") from None
+                raise InputError(number, str(error)) from None
             words.append(w)
             columns.append(c)
         results = self._tag_tokens(model, words, columns)

@@ -130,8 +130,8 @@ def test_config_errors_name_the_file_and_the_key(tmp_path):
 def test_cli_errors_and_help(tmp_path, capsys):
     assert main(["predict", str(tmp_path)]) == 2
     assert "give texts as arguments" in capsys.readouterr().err
-    with pytest.raises(FileNotFoundError, match="not a run folder"):
-        main(["predict", str(tmp_path), "hello"])
+    assert main(["predict", str(tmp_path), "hello"]) == 2
+    assert "not a run folder" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="no such config file, nor an example config"):
         main(["train", "no_such_config"])
     for command in ("train", "evaluate", "predict", "data"):

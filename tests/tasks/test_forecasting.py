@@ -109,6 +109,11 @@ def test_predict_matches_the_reported_forecast_and_evaluate_reproduces_it(season
         predict(run_dir, ["1, 2, 3"])
     with pytest.raises(ValueError, match=r"input 2: expected comma-separated numbers, got 'x'"):
         predict(run_dir, [first, "1, x, 3"])
+    assert main(["predict", str(run_dir), first, "1, x, 3"]) == 2  # the CLI names the argument or file line
+    assert "rnnkit predict: argument 2: expected comma-separated numbers, got 'x'" in capsys.readouterr().err
+    (run_dir.parent / "histories.txt").write_text(f"{first}\n\n1, 2, 3\n", encoding="utf-8")
+    assert main(["predict", str(run_dir), "--input", str(run_dir.parent / "histories.txt")]) == 2
+    assert f"{run_dir.parent / 'histories.txt'}:3: expected at least 24" in capsys.readouterr().err
 
 
 def test_a_killed_run_resumes_to_the_same_result(tmp_path):

@@ -462,8 +462,15 @@ def test_conll2000_example_config_shrunk(tmp_path, capsys):
     assert results["scheme"] == "IOB2" and results["sizes"] == {"train": 300, "val": 300, "test": 300}
     assert results["test_accuracy"] > 0.65 and results["test_chunk_f1"] > 0.45  # 300 sentences, 76 steps
     assert 0.5 < results["baseline"]["test_chunk_f1"] < 0.8
-    tagged = predict(run_dir, ["He reckons the current account deficit will narrow ."])[0]
+    text = "He/PRP reckons/VBZ the/DT current/JJ account/NN deficit/NN will/MD narrow/VB ./."  # words/POS
+    tagged = predict(run_dir, [text])[0]
+    assert tagged["tokens"][:2] == ["He", "reckons"] and tagged["tokens"][-1] == "."
     assert len(tagged["tags"]) == 9 and all(t == "O" or t[:2] in ("B-", "I-") for t in tagged["tags"])
+    words_only = tmp_path / "words-only"  # the config's comment: raw text in, without the POS column
+    shrink = [f"--set={o}" for o in SHRINK]
+    assert main([*args[:4], str(words_only), *args[5:], "--set=data.feature_columns=[]", *shrink]) == 0
+    assert load_model(words_only / "model").config.column_vocab_sizes == ()
+    assert len(predict(words_only, ["He reckons the current account deficit will narrow ."])[0]["tags"]) == 9
 
 
 def test_ud_korean_example_config_shrunk(tmp_path):
