@@ -28,6 +28,11 @@ from rnnkit.layers.factory import RNNConfig, build_rnn
 from rnnkit.layers.masking import check_lengths
 from rnnkit.models.io import register_model
 
+_MINIMUMS = {"num_tags": 1, "vocab_size": 2, "input_size": 1, "embedding_dim": 1, "char_vocab_size": 2,
+             "char_embedding_dim": 1, "char_filters": 1, "char_kernel_size": 1,
+             "column_embedding_dim": 1}  # fmt: skip
+"""The smallest value of each integer field of :class:`TaggerConfig` (None passes: the field is off)."""
+
 
 def _bidirectional_lstm() -> RNNConfig:
     return RNNConfig(cell="lstm", bidirectional=True)
@@ -95,16 +100,7 @@ class TaggerConfig:
         for k, size in enumerate(self.column_vocab_sizes):
             if isinstance(size, bool) or not isinstance(size, int) or size < 2:
                 raise ValueError(f"TaggerConfig.column_vocab_sizes[{k}] must be an int >= 2, got {size!r}")
-        sizes = (
-            ("num_tags", 1),
-            ("vocab_size", 2),
-            ("input_size", 1),
-            ("embedding_dim", 1),
-            ("char_vocab_size", 2),
-        )
-        sizes += ("char_embedding_dim", 1), ("char_filters", 1), ("char_kernel_size", 1)
-        sizes += (("column_embedding_dim", 1),)
-        for name, low in sizes:
+        for name, low in _MINIMUMS.items():
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
                 raise ValueError(f"TaggerConfig.{name} must be an int >= {low}, got {value!r}")

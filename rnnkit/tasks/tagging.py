@@ -81,7 +81,8 @@ class TaggingData:
         max_word_length: characters per word the model reads (the first this many).
         feature_columns: other columns of the data the model reads beside each word (``[pos]`` for
             conll2000 chunks), each with a vocabulary fitted on the training sentences; never the tag column.
-            ``predict`` then takes each word with its columns attached, ``He/PRP reckons/VBZ``.
+            ``predict`` then takes each word with its columns attached, ``He/PRP reckons/VBZ`` (and does not
+            split punctuation off: ``./.`` is a word of its own).
         column_separator: what joins a word and its columns in ``predict``'s input (the last ones win, so
             ``1/2/CD`` is the word ``1/2``).
         split_punctuation: ``predict`` only: split leading and trailing punctuation off the whitespace
@@ -623,9 +624,9 @@ class TaggingTask(Task):
             plot_confusion_matrix(matrix, self.labels, run_dir / "confusion_matrix.png")
         per_tag = classification_report(flat_gold, flat_guess, labels=names, names=self.labels)
         shown = self.splits["test"][:: max(1, len(self.splits["test"]) // 5)][:5]
-        names = self.data.feature_columns
+        columns = self.data.feature_columns
         samples = self._tag_tokens(
-            model, [list(s.tokens) for s in shown], [[s.features[c] for c in names] for s in shown]
+            model, [list(s.tokens) for s in shown], [[s.features[c] for c in columns] for s in shown]
         )
         results = {
             "test_loss": loss,
