@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnkit.data.batching import collate_classification, collate_pairs
+from rnnkit.data.batching import collate_pairs
 from rnnkit.data.vocab import EOS
 
 __all__ = [
@@ -46,6 +46,7 @@ def split_batch(batch: dict[str, Tensor]) -> list[dict[str, Tensor]]:
     """A batch dict -> one dict per sequence, each sequence cut to its own length.
 
     Example:
+        >>> from rnnkit.data.batching import collate_classification
         >>> batch = collate_classification([([4, 5, 6], 1), ([7], 0)])
         >>> [b["inputs"].tolist() for b in split_batch(batch)]
         [[[4, 5, 6]], [[7]]]
@@ -151,12 +152,12 @@ def text_examples(task: Any, model: nn.Module, texts: list[str]) -> list[Example
     examples = []
     for k, text in enumerate(texts):
         if kind == "classification":
-            ids = task.encode(text)
-            batch = _to(collate_classification([(ids, 0)]), device)
-            probabilities = model(batch["inputs"], batch["lengths"]).softmax(-1)[0]
+            batch = _to(task.batch([text]), device)
+            logits = model(batch["inputs"], batch["lengths"], **task.model_extras(batch))
+            probabilities = logits.softmax(-1)[0]
             best = int(probabilities.argmax())
             batch["targets"] = torch.tensor([best], device=device)
-            shown = task.tokens(text)[: len(ids)] or ["<unk>"]
+            shown = task.tokens(text)[: batch["inputs"].size(1)] or ["<unk>"]
             note = f"predicted: {task.labels[best]} (p = {probabilities[best]:.3f})"
             examples.append(Example(f"text {k + 1}", batch, {"rnn": shown}, note))
         elif kind == "tagging":

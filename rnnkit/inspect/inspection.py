@@ -142,7 +142,7 @@ def _saliency(
         return
     if batch["targets"].dim() != 1 or batch["inputs"].is_floating_point():
         return
-    result = saliency(model, batch["inputs"], batch.get("lengths"))
+    result = saliency(model, batch["inputs"], batch.get("lengths"), chars=batch.get("chars"))
     tokens = example.tokens.get("rnn") or [str(t) for t in range(batch["inputs"].size(1))]
     scores = result.scores[0, : len(tokens)]
     if len(tokens) != len(scores):
@@ -175,7 +175,8 @@ def _attention(
             target = None if target is None else [*target[1:], "</s>"]  # row t predicts tgt_out[t]
             caption = "attention: which source tokens each output token reads"
         elif getattr(model, "attention", None) is not None and hasattr(model, "encode") and "inputs" in batch:
-            _, pooled = model.encode(batch["inputs"], batch.get("lengths"))
+            chars = {"chars": batch["chars"]} if "chars" in batch else {}
+            _, pooled = model.encode(batch["inputs"], batch.get("lengths"), **chars)
             if pooled is None:
                 return
             weights = pooled.unsqueeze(1)  # (B, 1, T')

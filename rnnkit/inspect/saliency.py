@@ -41,6 +41,7 @@ def saliency(
     lengths: Tensor | None = None,
     target: Tensor | None = None,
     embedding: nn.Module | None = None,
+    chars: Tensor | None = None,
 ) -> Saliency:
     """Gradient × input of a classifier's logit with respect to each embedded token.
 
@@ -52,6 +53,8 @@ def saliency(
         lengths: ``(B,)`` or None.
         target: ``(B,)`` the class to explain per sequence (None: the predicted class).
         embedding: the module whose output is ``e`` (default: ``model.embedding``).
+        chars: ``(B, T, L)`` character ids, for a model with character features (passed on as
+            ``model(inputs, lengths, chars=chars)``); the scores are those of the token embeddings.
 
     Raises:
         ValueError: no embedding module, or the model does not return ``(B, K)`` logits.
@@ -82,7 +85,7 @@ def saliency(
     handle = embedding.register_forward_hook(hook)
     try:
         with torch.enable_grad():
-            logits = model(inputs, lengths)
+            logits = model(inputs, lengths) if chars is None else model(inputs, lengths, chars=chars)
             if not isinstance(logits, Tensor) or logits.dim() != 2:
                 raise ValueError("saliency: the model must return logits of shape (B, K)")
             chosen = logits.argmax(-1) if target is None else target.to(logits.device).long()

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from rnnkit.blocks.char_cnn import CharCNN
 from rnnkit.blocks.conv_frontend import ConvConfig, ConvFrontend
 from rnnkit.blocks.embedding import Embedding, Vocabulary, load_word_vectors
 from rnnkit.blocks.pooling import AttentionPooling, pool_sequence
@@ -27,7 +28,7 @@ from rnnkit.models.io import register_model
 
 Pooling = Literal["last", "mean", "max", "attention"]
 POOLINGS = ("last", "mean", "max", "attention")
-_TOKEN_ONLY = ("embedding_dim", "padding_idx", "freeze_embedding", "embedding_dropout")
+_TOKEN_ONLY = ("embedding_dim", "padding_idx", "freeze_embedding", "embedding_dropout", "char_vocab_size")
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,11 @@ class ClassifierConfig:
         embedding_dim: features per token.
         padding_idx: the padding token's id (its embedding row is zero); None: none.
         freeze_embedding: keep the embedding fixed in training.
-        embedding_dropout: dropout on the embedded tokens.
+        embedding_dropout: dropout on the embedded tokens (and their character features).
+        char_vocab_size: the number of character ids (0 is padding) to add character-level features to
+            each token's embedding (:class:`~rnnkit.blocks.char_cnn.CharCNN`); the model then takes
+            ``chars (B, T, L)``. None: none.
+        char_embedding_dim, char_filters, char_kernel_size: the CharCNN's C, F and (odd) k.
         conv: a :class:`ConvConfig` front-end (Conv1d + MaxPool1d over time), or None.
         rnn: the recurrent layer, any :class:`RNNConfig` (cell, layers, bidirectional, variants).
         pooling: "last" (each direction's final state), "mean", "max" or "attention" (additive).
@@ -67,6 +72,10 @@ class ClassifierConfig:
     padding_idx: int | None = 0
     freeze_embedding: bool = False
     embedding_dropout: float = 0.0
+    char_vocab_size: int | None = None
+    char_embedding_dim: int = 25
+    char_filters: int = 50
+    char_kernel_size: int = 3
     conv: ConvConfig | None = None
     rnn: RNNConfig = field(default_factory=RNNConfig)
     pooling: Pooling = "last"
@@ -84,6 +93,12 @@ class ClassifierConfig:
             if getattr(self, name) is not None:
                 _check_int(name, getattr(self, name), 1)
         _check_int("embedding_dim", self.embedding_dim, 1)
+        if self.char_vocab_size is not None:
+            _check_int("char_vocab_size", self.char_vocab_size, 2)
+        for name in ("char_embedding_dim", "char_filters", "char_kernel_size"):
+            _check_int(name, getattr(self, name), 1)
+        if self.char_kernel_size % 2 == 0:
+            raise ValueError(f"ClassifierConfig.char_kernel_size must be odd, got {self.char_kernel_size}")
         if self.vocab_size is None:
             defaults = {f.name: f.default for f in fields(ClassifierConfig)}
             for name in _TOKEN_ONLY:
@@ -192,6 +207,16 @@ class SequenceClassifier(nn.Module):
         else:
             self.embedding = None
             features = config.input_size
+        self.chars = None
+        if config.char_vocab_size is not None:
+            self.chars = CharCNN(
+                config.char_vocab_size,
+                config.char_embedding_dim,
+                config.char_filters,
+                config.char_kernel_size,
+            )
+            self.char_dropout = nn.Dropout(config.embedding_dropout)
+            features += config.char_filters
         self.conv = None if config.conv is None else ConvFrontend.from_config(config.conv, features)
         self.rnn = build_rnn(config.rnn, features if self.conv is None else self.conv.output_size)
         size = self.rnn.output_size
@@ -206,16 +231,21 @@ class SequenceClassifier(nn.Module):
         """Alternate constructor (the model is built from its config alone)."""
         return cls(config)
 
-    def encode(self, inputs: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        """The pooled sequence vectors before the head, and the attention weights.
+    def encode(
+        self, inputs: Tensor, lengths: Tensor | None = None, chars: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """The pooled sequence vectors before the head, and the attention weights. ``chars (B, T, L)``: each
+        token's character ids, given exactly when the model has character features.
 
         Returns:
             ``(pooled (B, D*H), weights (B, T') or None)``: weights only with ``pooling="attention"``; ``T'``
             is the number of steps the recurrent layer saw (``ceil(T / pool_size)`` after a front-end).
         """
-        x, lengths = self._check_inputs(inputs, lengths)
+        x, lengths = self._check_inputs(inputs, lengths, chars)
         if self.embedding is not None:
             x = self.embedding(x)  # (B, T, E)
+        if self.chars is not None:
+            x = torch.cat([x, self.char_dropout(self.chars(chars))], dim=2)  # (B, T, E + F)
         if self.conv is not None:
             x, lengths = self.conv(x, lengths)  # (B, T', C'), lengths shortened by the pooling
         output, _ = self.rnn(x, lengths=lengths)  # (B, T', D*H), zero past each length
@@ -224,13 +254,16 @@ class SequenceClassifier(nn.Module):
         directions = 2 if self.config.rnn.bidirectional else 1
         return pool_sequence(output, lengths, self.config.pooling, directions), None
 
-    def forward(self, inputs: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Logits ``(B, num_classes)`` for ``inputs`` with valid ``lengths`` (None: all steps valid)."""
-        pooled, _ = self.encode(inputs, lengths)
+    def forward(self, inputs: Tensor, lengths: Tensor | None = None, chars: Tensor | None = None) -> Tensor:
+        """Logits ``(B, num_classes)`` for ``inputs`` with valid ``lengths`` (None: all steps valid), and
+        ``chars (B, T, L)`` with character features."""
+        pooled, _ = self.encode(inputs, lengths, chars)
         return self.head(self.dropout(pooled))
 
     @torch.no_grad()
-    def predict_proba(self, inputs: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def predict_proba(
+        self, inputs: Tensor, lengths: Tensor | None = None, chars: Tensor | None = None
+    ) -> Tensor:
         """Class probabilities ``(B, num_classes)``, computed in eval mode (no dropout), without gradients.
 
         The model's train/eval mode is restored afterwards.
@@ -238,13 +271,13 @@ class SequenceClassifier(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            return self(inputs, lengths).softmax(dim=-1)
+            return self(inputs, lengths, chars).softmax(dim=-1)
         finally:
             self.train(was_training)
 
-    def predict(self, inputs: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def predict(self, inputs: Tensor, lengths: Tensor | None = None, chars: Tensor | None = None) -> Tensor:
         """The most probable class of each sequence, ``(B,)`` int64 (as :meth:`predict_proba`)."""
-        return self.predict_proba(inputs, lengths).argmax(dim=-1)
+        return self.predict_proba(inputs, lengths, chars).argmax(dim=-1)
 
     def load_word_vectors(
         self,
@@ -273,10 +306,22 @@ class SequenceClassifier(nn.Module):
         self.embedding.load_vectors(vectors.to(self.embedding.weight))
         return found
 
-    def _check_inputs(self, inputs: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    def _check_inputs(
+        self, inputs: Tensor, lengths: Tensor | None, chars: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None]:
         name = type(self).__name__
         if not isinstance(inputs, Tensor):
             raise TypeError(f"{name}: inputs must be a Tensor, got {type(inputs).__name__}")
+        if (chars is None) != (self.chars is None):
+            raise ValueError(
+                f"{name}: this model has character features, so it needs chars (B, T, L)"
+                if chars is None
+                else f"{name}: chars given, but this model has no character features (char_vocab_size)"
+            )
+        if chars is not None and (chars.dim() != 3 or chars.shape[:2] != inputs.shape[:2]):
+            expected = tuple(inputs.shape[:2])
+            raise ValueError(f"{name}: chars must have shape (B, T, L) with (B, T) = {expected}, "
+                             f"got {tuple(chars.shape)}")  # fmt: skip
         tokens = self.embedding is not None
         if tokens:
             expected, shape_ok = "token ids (B, T), an integer tensor", inputs.dim() == 2

@@ -167,6 +167,19 @@ class Task:
         raise NotImplementedError
 
     # ----- shared -------------------------------------------------------------------------------------
+    EXTRA_INPUTS: ClassVar[tuple[str, ...]] = ("chars", "columns")
+
+    @classmethod
+    def model_extras(cls, batch: dict[str, Any]) -> dict[str, Any]:
+        """What a model reads beside ``inputs`` and ``lengths``: the batch's ``chars`` (each token's
+        character ids) and ``columns`` (extra token columns), where present, as keyword arguments.
+
+        Example:
+            >>> sorted(Task.model_extras({"inputs": 1, "lengths": 2, "chars": 3, "targets": 4}))
+            ['chars']
+        """
+        return {key: batch[key] for key in cls.EXTRA_INPUTS if key in batch}
+
     def save_state(self, run_dir: Path) -> None:
         import json
 

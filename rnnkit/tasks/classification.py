@@ -4,6 +4,7 @@ a per-class report, the confusion matrix and the majority-class baseline."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -13,7 +14,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from rnnkit.config import ConfigError, from_dict
-from rnnkit.data.batching import BucketBatchSampler, collate_classification
+from rnnkit.data.batching import BucketBatchSampler, collate_classification, pad_words
 from rnnkit.data.records import TextExample, split_stratified
 from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import Vocab
@@ -38,6 +39,10 @@ class ClassificationData:
         lowercase: for char and word tokens.
         max_vocab, min_freq: vocabulary limits (specials included in ``max_vocab``).
         max_length: tokens kept per text (the first ones); None: all.
+        characters: also give the model each token's characters (a CharCNN over them joins the token's
+            embedding), from a character vocabulary fitted on the training tokens; the model section's
+            ``char_*`` options size the CharCNN.
+        max_word_length: characters per token the model reads (the first this many).
         val_fraction, test_fraction: held out, stratified and seeded with ``split_seed``, where the dataset
             has no such split of its own.
         train_table: a csv/tsv/jsonl file (read with ``format``, ``text_column``, ``label_column``) whose rows
@@ -60,6 +65,8 @@ class ClassificationData:
     max_vocab: int | None = 30000
     min_freq: int = 1
     max_length: int | None = 200
+    characters: bool = False
+    max_word_length: int = 20
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     split_seed: int = 0
@@ -74,6 +81,8 @@ class ClassificationData:
             raise ValueError("ClassificationData: dataset='table' needs path= (the csv/tsv/jsonl file)")
         if self.max_length is not None and self.max_length < 1:
             raise ValueError(f"ClassificationData.max_length must be >= 1 or None, got {self.max_length}")
+        if self.max_word_length < 1:
+            raise ValueError(f"ClassificationData.max_word_length must be >= 1, got {self.max_word_length}")
 
 
 def load_splits(data: ClassificationData) -> dict[str, list[TextExample]]:
@@ -140,7 +149,7 @@ def classify_batches(
     truth, guess, loss_sum, count = [], [], 0.0, 0
     for batch in loader:
         batch = {k: v.to(device) for k, v in batch.items()}
-        logits = model(batch["inputs"], batch["lengths"])
+        logits = model(batch["inputs"], batch["lengths"], **Task.model_extras(batch))
         loss_sum += masked_cross_entropy(logits, batch["targets"]).item() * len(logits)
         count += len(logits)
         truth += batch["targets"].tolist()
@@ -156,7 +165,8 @@ class ClassifierMethods:
         return SequenceClassifier(self.model_config())
 
     def compute_loss(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
-        return masked_cross_entropy(model(batch["inputs"], batch["lengths"]), batch["targets"])
+        logits = model(batch["inputs"], batch["lengths"], **self.model_extras(batch))
+        return masked_cross_entropy(logits, batch["targets"])
 
     def _predictions(self, model: nn.Module, loader: Any) -> tuple[list[int], list[int], float]:
         return classify_batches(model, loader, self.device)
@@ -190,16 +200,22 @@ class ClassificationTask(ClassifierMethods, Task):
             options.update(texts=texts, vocab_size=self.data.subword_vocab_size)
         self.tokenizer: Tokenizer = build_tokenizer(self.data.tokenizer, **options)
         self.vocab = Vocab.build((self.tokens(t) for t in texts), self.data.max_vocab, self.data.min_freq)
+        self.chars = None
+        if self.data.characters:
+            self.chars = Vocab.build([list(token) for t in texts for token in self.tokens(t)], None, 1)
         self.labels = sorted({e.label for e in self.splits["train"]})
         self.save_state(run_dir)
 
     def state(self) -> dict[str, Any]:
-        return {"tokenizer": self.tokenizer.to_dict(), "vocab": self.vocab.to_dict(), "labels": self.labels}
+        return {"tokenizer": self.tokenizer.to_dict(), "vocab": self.vocab.to_dict(), "labels": self.labels,
+                "chars": None if self.chars is None else self.chars.to_dict()}  # fmt: skip
 
     def restore(self, state: dict[str, Any]) -> None:
         self.tokenizer = tokenizer_from_dict(state["tokenizer"])
         self.__dict__.pop("_token_cache", None)  # tokens of another tokenizer
         self.vocab = Vocab.from_dict(state["vocab"])
+        chars = state.get("chars")  # runs saved before character features have none
+        self.chars = None if chars is None else Vocab.from_dict(chars, "task state: chars")
         self.labels = list(state["labels"])
 
     def tokens(self, text: str) -> list[str]:
@@ -213,12 +229,36 @@ class ClassificationTask(ClassifierMethods, Task):
         ids = self.vocab.encode(self.tokens(text))[: self.data.max_length]
         return ids or [self.vocab.encode(["<unk>"])[0]]  # an empty text still has one step
 
-    def _dataset(self, examples: list[TextExample]) -> list[tuple[list[int], int]]:
+    def encode_chars(self, text: str) -> list[list[int]]:
+        """The character ids of each token :meth:`encode` keeps (the first ``max_word_length`` of each);
+        ``[[]]`` for a text without tokens (its one ``<unk>`` step has no characters)."""
+        tokens = self.tokens(text)[: self.data.max_length]
+        return [self.chars.encode(list(t[: self.data.max_word_length])) for t in tokens] or [[]]
+
+    def _item(self, text: str, label: int) -> tuple:
+        if self.chars is None:
+            return self.encode(text), label
+        return self.encode(text), label, self.encode_chars(text)
+
+    def _dataset(self, examples: list[TextExample]) -> list[tuple]:
+        """``(ids, label)`` per example, plus the character ids with character features."""
         index = {label: k for k, label in enumerate(self.labels)}
         unknown = sorted({e.label for e in examples} - set(index))
         if unknown:
             raise ValueError(f"labels {unknown[:5]} do not occur in the training data (known: {self.labels})")
-        return [(self.encode(e.text), index[e.label]) for e in examples]
+        return [self._item(e.text, index[e.label]) for e in examples]
+
+    @staticmethod
+    def collate(items: Sequence[tuple]) -> dict[str, Tensor]:
+        """``collate_classification`` of the ``(ids, label)``, plus ``chars (B, T, L)`` if items have them."""
+        batch = collate_classification([item[:2] for item in items])
+        if items and len(items[0]) == 3:
+            batch["chars"] = pad_words([item[2] for item in items])
+        return batch
+
+    def batch(self, texts: Sequence[str]) -> dict[str, Tensor]:
+        """Raw texts as the model reads them (labels all 0): ``predict`` and inspection."""
+        return self.collate([self._item(text, 0) for text in texts])
 
     def loaders(self) -> tuple[Any, Any, Any]:
         if not hasattr(self, "splits"):
@@ -230,9 +270,9 @@ class ClassificationTask(ClassifierMethods, Task):
                 return None
             items = self._dataset(examples)
             sampler = BucketBatchSampler(
-                [len(ids) for ids, _ in items], size, shuffle=shuffle, seed=self.train.seed
+                [len(item[0]) for item in items], size, shuffle=shuffle, seed=self.train.seed
             )
-            return DataLoader(items, batch_sampler=sampler, collate_fn=collate_classification)
+            return DataLoader(items, batch_sampler=sampler, collate_fn=self.collate)
 
         return (
             loader(self.splits["train"], True),
@@ -244,10 +284,15 @@ class ClassificationTask(ClassifierMethods, Task):
     def model_config(self) -> ClassifierConfig:
         options = dict(self.model_options)
         where = f"{self.where}: model"
-        derived = {"vocab_size", "num_classes", "input_size"} & set(options)
+        derived = {"vocab_size", "num_classes", "input_size", "char_vocab_size"} & set(options)
         if derived:
             raise ConfigError(f"{where}: {sorted(derived)[0]!r} comes from the data; remove it")
+        unused = sorted(k for k in options if k.startswith("char_")) if self.chars is None else []
+        if unused:
+            raise ConfigError(f"{where}.{unused[0]}: character features are off; set data.characters: true")
         sizes = {"vocab_size": len(self.vocab), "num_classes": len(self.labels)}
+        if self.chars is not None:
+            sizes["char_vocab_size"] = len(self.chars)
         if options.pop("preset", None) == "conv_lstm":
             try:
                 return ClassifierConfig.conv_lstm(**sizes, **options)
@@ -289,10 +334,8 @@ class ClassificationTask(ClassifierMethods, Task):
         results = []
         for start in range(0, len(inputs), 256):
             chunk = inputs[start : start + 256]
-            ids = [torch.tensor(self.encode(text)) for text in chunk]
-            lengths = torch.tensor([len(i) for i in ids])
-            tokens = nn.utils.rnn.pad_sequence(ids, batch_first=True).to(self.device)
-            probs = model.predict_proba(tokens, lengths.to(self.device)).cpu()
+            batch = {k: v.to(self.device) for k, v in self.batch(chunk).items()}
+            probs = model.predict_proba(batch["inputs"], batch["lengths"], **self.model_extras(batch)).cpu()
             for text, p in zip(chunk, probs):
                 best = int(p.argmax())
                 results.append(

@@ -475,11 +475,6 @@ class TaggingTask(Task):
             batch["columns"] = pad_batch([item["columns"] for item in items])[0]
         return batch
 
-    @staticmethod
-    def model_extras(batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """What the model reads beside the words and lengths: ``chars`` and ``columns`` where present."""
-        return {key: batch[key] for key in ("chars", "columns") if key in batch}
-
     def batch(
         self,
         token_lists: Sequence[Sequence[str]],

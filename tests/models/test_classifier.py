@@ -390,3 +390,54 @@ def test_conv_lstm_preset_rejects_unknown_overrides():
 def test_wrong_config_type():
     with pytest.raises(TypeError, match="expected a ClassifierConfig, got RNNConfig"):
         SequenceClassifier(RNNConfig())
+
+
+# ----- character features -------------------------------------------------------------------------------
+@pytest.mark.parametrize("conv", [None, CONV], ids=["rnn", "conv"])
+@pytest.mark.parametrize("pooling", POOLINGS)
+def test_character_features_padding_invariance(pooling, conv):
+    """More words and longer words of padding (id 0), and any word ids past the end, change nothing."""
+    torch.manual_seed(0)
+    model = SequenceClassifier(
+        token_config(pooling=pooling, conv=conv, char_vocab_size=9, char_filters=5)
+    ).eval()
+    lengths = torch.tensor([4, 1, 6])
+    inputs = padded_tokens(lengths.tolist())
+    generator = torch.Generator().manual_seed(1)
+    chars = torch.randint(1, 9, (3, inputs.size(1), 4), generator=generator)
+    chars[..., 3] = 0  # words of 3 characters, one padding column
+    batch = model(inputs, lengths, chars)
+    for b, n in enumerate(lengths.tolist()):
+        alone = model(inputs[b : b + 1, :n], None, chars[b : b + 1, :n, :3])
+        torch.testing.assert_close(batch[b : b + 1], alone, rtol=1e-5, atol=1e-5)
+
+
+def test_character_features_join_the_embedding_and_get_gradients(tmp_path):
+    torch.manual_seed(0)
+    model = SequenceClassifier(token_config(char_vocab_size=9, char_filters=5, pooling="max")).eval()
+    inputs, chars = torch.tensor([[3, 4]]), torch.tensor([[[1, 2, 0], [5, 6, 7]]])
+    x = torch.cat([model.embedding(inputs), model.chars(chars)], dim=2)
+    output, _ = model.rnn(x)
+    torch.testing.assert_close(model(inputs, None, chars), model.head(output.amax(dim=1)))
+    assert model.rnn.input_size == 6 + 5
+    model.train()
+    model(inputs, None, chars).sum().backward()
+    assert model.chars.conv.weight.grad.abs().sum() > 0
+    save_model(model.eval(), tmp_path / "chars")
+    loaded = load_model(tmp_path / "chars").eval()
+    assert torch.equal(loaded.predict_proba(inputs, None, chars), model.predict_proba(inputs, None, chars))
+
+
+def test_character_feature_errors():
+    model = SequenceClassifier(token_config(char_vocab_size=9))
+    inputs = torch.ones(2, 3, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"has character features, so it needs chars \(B, T, L\)"):
+        model(inputs)
+    with pytest.raises(ValueError, match="chars given, but this model has no character features"):
+        SequenceClassifier(token_config())(inputs, None, torch.ones(2, 3, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"chars must have shape \(B, T, L\) with \(B, T\) = \(2, 3\)"):
+        model(inputs, None, torch.ones(2, 2, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match="char_kernel_size must be odd"):
+        token_config(char_vocab_size=9, char_kernel_size=2)
+    with pytest.raises(ValueError, match="char_vocab_size applies to token input"):
+        ClassifierConfig(input_size=3, num_classes=2, char_vocab_size=9)

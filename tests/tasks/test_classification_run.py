@@ -85,6 +85,55 @@ def test_a_table_dataset_with_its_own_labels(tmp_path):
     assert [r["label"] for r in predict(tmp_path / "run", ["great", "awful"])] == ["pos", "neg"]
 
 
+def spelled_rows(stems, seed):
+    """Texts of made-up words whose ending tells the label ("-ly" words: pos, "-ox" words: neg)."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for k in range(len(stems) // 3):
+        label = rng.choice(["pos", "neg"])
+        ending = "ly" if label == "pos" else "ox"
+        rows.append((" ".join(stem + ending for stem in stems[3 * k : 3 * k + 3]), label))
+    return rows
+
+
+def test_character_features_read_words_never_seen_in_training(tmp_path, capsys):
+    import random
+
+    rng = random.Random(0)
+    stems = sorted({"".join(rng.choice("bcdfghjkmnprstvwz") for _ in range(5)) for _ in range(3000)})
+    rng.shuffle(stems)
+    write_table(tmp_path / "train.tsv", spelled_rows(stems[:900], 1))
+    write_table(tmp_path / "test.tsv", spelled_rows(stems[900:1200], 2))  # other stems: unknown words
+
+    def run(name, characters):
+        config = tmp_path / f"{name}.yaml"
+        config.write_text(yaml.safe_dump({
+            "task": "classification",
+            "data": {"dataset": "table", "path": str(tmp_path / "train.tsv"), "tokenizer": "word",
+                     "characters": characters, "test_fraction": 0.1},
+            "model": {"rnn": {"cell": "gru", "hidden_size": 8}, "embedding_dim": 8, "pooling": "max",
+                      **({"char_filters": 8, "char_embedding_dim": 8} if characters else {})},
+            "train": {"epochs": 8, "batch_size": 16, "lr": 0.01, "seed": 0},
+        }))  # fmt: skip
+        return fit(config, run_dir=tmp_path / name, quiet=True)
+
+    texts = [text for text, _ in spelled_rows(stems[900:1200], 2)]
+    truth = [label for _, label in spelled_rows(stems[900:1200], 2)]
+    plain = run("plain", characters=False)
+    plain_accuracy = sum(r["label"] == t for r, t in zip(predict(plain.run_dir, texts), truth)) / len(truth)
+    chars = run("chars", characters=True)
+    predicted = predict(chars.run_dir, texts)
+    accuracy = sum(r["label"] == t for r, t in zip(predicted, truth)) / len(truth)
+    assert plain_accuracy < 0.7 and accuracy > 0.95  # unseen words: only their spelling tells
+    assert evaluate(chars.run_dir)["test_accuracy"] == pytest.approx(chars.results["test_accuracy"])
+    out = tmp_path / "inspected"
+    assert main(["inspect", str(chars.run_dir), "--text", texts[0], "--out", str(out)]) == 0
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "saliency" in html and f"predicted: {truth[0]}" in capsys.readouterr().out + html
+
+
 def test_a_killed_run_resumes_to_the_same_result(tmp_path):
     rows = [(f"{'x' * (i % 5 + 1)} {i % 3}", f"c{i % 3}") for i in range(60)]
     write_table(tmp_path / "data.tsv", rows)
@@ -174,3 +223,14 @@ def test_a_train_table_replaces_the_training_split_but_never_with_test_texts(tmp
     assert [e.text for e in splits["test"]] == ["dull ."] and [e.text for e in splits["val"]] == ["fine"]
     with pytest.raises(FileNotFoundError, match="missing.tsv"):
         load_splits(ClassificationData(dataset="sst2", path=str(tmp_path), train_table="missing.tsv"))
+
+
+def test_character_options_without_characters_name_the_key(tmp_path):
+    write_table(tmp_path / "data.tsv", [("good", "pos"), ("bad", "neg")] * 20)
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump({
+        "task": "classification", "data": {"dataset": "table", "path": str(tmp_path / "data.tsv")},
+        "model": {"char_filters": 8},
+    }))  # fmt: skip
+    with pytest.raises(ConfigError, match=r"bad.yaml: model.char_filters: character features are off"):
+        fit(config, run_dir=tmp_path / "run", quiet=True)
