@@ -124,3 +124,31 @@ def test_every_model_in_the_report_predicts_and_evaluates(quick_report, capsys):
 def test_unknown_task_is_refused():
     done = subprocess.run([sys.executable, str(SCRIPT), "--only", "imdb"], capture_output=True, text=True)
     assert done.returncode == 2 and "unknown tasks ['imdb']" in done.stderr
+
+
+def test_the_report_fits_each_text_baseline_once_per_split(quick_report, tmp_path):
+    cached = sorted((quick_report / "runs" / "baselines").glob("*.json"))
+    assert len(cached) == 3  # nsmc, sst2, mr
+    records = json.loads((quick_report / "accuracy.json").read_text(encoding="utf-8"))
+    values = {json.loads(p.read_text(encoding="utf-8"))["test_accuracy"] for p in cached}
+    assert values == {records[name]["baseline"]["value"] for name in ("nsmc", "sst2", "mr")}
+
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from accuracy import text_baseline
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    from types import SimpleNamespace
+
+    from rnnkit.data.records import TextExample
+
+    rows = [TextExample(text, label) for text, label in [("good fun", "pos"), ("bad mess", "neg")] * 10]
+    task = SimpleNamespace(splits={"train": rows, "val": rows[:4], "test": rows[:6]})
+    first = text_baseline(task, {}, tmp_path)
+    (path,) = tmp_path.glob("*.json")
+    path.write_text(json.dumps({**first, "test_accuracy": 0.123}), encoding="utf-8")
+    assert text_baseline(task, {}, tmp_path)["test_accuracy"] == 0.123  # read back, not refitted
+    task.splits["test"] = rows[:8]  # another split: fitted again, into a file of its own
+    assert (
+        text_baseline(task, {}, tmp_path)["test_accuracy"] == 1.0 and len(list(tmp_path.glob("*.json"))) == 2
+    )
