@@ -19,21 +19,17 @@ def _sample(items: list[str], count: int) -> list[str]:
     return [items[k] for k in sorted(random.Random(0).sample(range(len(items)), count))]
 
 
-def _lines(src: Path, dst: Path, count: int, header: int = 0) -> None:
+def _lines(src: Path, dst: Path, count: int, header: int | str = 0) -> None:
+    """``count`` lines of ``src`` after its header: ``header`` lines, or those up to the line ``header``."""
     lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
+    if isinstance(header, str):
+        header = next(k for k, line in enumerate(lines) if line.strip().lower() == header) + 1
     dst.write_text("".join(lines[:header] + _sample(lines[header:], count)), encoding="utf-8")
 
 
 def _conll(src: Path, dst: Path, count: int) -> None:
     sentences = [s for s in src.read_text(encoding="utf-8").split("\n\n") if s.strip()]
     dst.write_text("\n\n".join(_sample(sentences, count)) + "\n\n", encoding="utf-8")
-
-
-def _ts(src: Path, dst: Path, count: int) -> None:
-    lines = src.read_text(encoding="utf-8").splitlines()
-    _lines(
-        src, dst, count, header=next(k for k, line in enumerate(lines) if line.strip().lower() == "@data") + 1
-    )
 
 
 def _characters(src: Path, dst: Path, count: int) -> None:
@@ -61,7 +57,7 @@ def make_subset(src: Path, dst: Path, examples: int = 200) -> Path:
         if not file.is_file() or file.name.upper().startswith("README"):
             continue
         if file.suffix == ".ts":
-            _ts(file, target, examples)
+            _lines(file, target, examples, header="@data")
         elif file.name.startswith("ratings_") or file.suffix == ".tsv":  # a header, then a row per line
             _lines(file, target, examples, header=1)
         elif file.parent.name.startswith("conll") or file.suffix == ".conllu":

@@ -13,6 +13,8 @@ A padding word (no characters) gets zeros.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -66,6 +68,16 @@ class CharCNN(nn.Module):
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
         self.conv = nn.Conv1d(embedding_dim, filters, kernel_size, padding=kernel_size // 2)
 
+    @classmethod
+    def from_config(cls, config: Any) -> CharCNN | None:
+        """The CharCNN a model config asks for with its ``char_vocab_size``, ``char_embedding_dim``,
+        ``char_filters`` and ``char_kernel_size`` fields; None when ``char_vocab_size`` is None."""
+        if config.char_vocab_size is None:
+            return None
+        return cls(
+            config.char_vocab_size, config.char_embedding_dim, config.char_filters, config.char_kernel_size
+        )
+
     def forward(self, chars: Tensor) -> Tensor:
         if chars.dim() != 3 or chars.dtype.is_floating_point or chars.dtype == torch.bool:
             raise ValueError(
@@ -79,3 +91,25 @@ class CharCNN(nn.Module):
         best = z.masked_fill(~valid, float("-inf")).amax(dim=2)  # (N, F)
         best = best.masked_fill(~valid.any(dim=2), 0.0)  # padding words: zeros, not -inf
         return best.reshape(batch, steps, self.filters)
+
+
+def check_chars(owner: str, chars: Tensor | None, expected: bool, inputs: Tensor) -> None:
+    """Raise ValueError unless ``chars`` is given exactly when the model ``owner`` has character features
+    (``expected``), with the ``(B, T)`` of ``inputs``.
+
+    Example:
+        >>> check_chars("Model", None, True, torch.zeros(2, 3))
+        Traceback (most recent call last):
+        ...
+        ValueError: Model: this model has character features, so it needs chars (B, T, L)
+    """
+    if (chars is None) == expected:
+        raise ValueError(
+            f"{owner}: this model has character features, so it needs chars (B, T, L)"
+            if chars is None
+            else f"{owner}: chars given, but this model has no character features (char_vocab_size)"
+        )
+    if chars is not None and (chars.dim() != 3 or chars.shape[:2] != inputs.shape[:2]):
+        expected_shape = tuple(inputs.shape[:2])
+        raise ValueError(f"{owner}: chars must have shape (B, T, L) with (B, T) = {expected_shape}, "
+                         f"got {tuple(chars.shape)}")  # fmt: skip

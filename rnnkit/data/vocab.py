@@ -178,6 +178,26 @@ class Vocab:
         return cls.from_dict(data, str(path))
 
 
+def character_vocab(words: Iterable[str]) -> Vocab:
+    """A vocabulary of every character of ``words`` (most frequent first): the ids a CharCNN reads.
+
+    Example:
+        >>> character_vocab(["abba", "cab"]).tokens[len(SPECIALS):]
+        ['a', 'b', 'c']
+    """
+    return Vocab.build(list(word) for word in words)
+
+
+def encode_characters(vocab: Vocab, words: Iterable[str], max_length: int) -> list[list[int]]:
+    """Each word's character ids: its first ``max_length`` characters, unknown ones ``<unk>``.
+
+    Example:
+        >>> encode_characters(character_vocab(["abc"]), ["cab", "abx"], max_length=2)
+        [[6, 4], [4, 5]]
+    """
+    return [vocab.encode(list(word[:max_length])) for word in words]
+
+
 def _check_tokens(tokens: Any, where: str) -> None:
     if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
         raise VocabError(f"{where}: 'tokens' must be a list of strings")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from rnnkit.blocks.char_cnn import CharCNN
+from rnnkit.blocks.char_cnn import CharCNN, check_chars
 from rnnkit.blocks.conv_frontend import ConvConfig, ConvFrontend
 from rnnkit.blocks.embedding import Embedding, Vocabulary, load_word_vectors
 from rnnkit.blocks.pooling import AttentionPooling, pool_sequence
@@ -207,14 +207,8 @@ class SequenceClassifier(nn.Module):
         else:
             self.embedding = None
             features = config.input_size
-        self.chars = None
-        if config.char_vocab_size is not None:
-            self.chars = CharCNN(
-                config.char_vocab_size,
-                config.char_embedding_dim,
-                config.char_filters,
-                config.char_kernel_size,
-            )
+        self.chars = CharCNN.from_config(config)
+        if self.chars is not None:
             self.char_dropout = nn.Dropout(config.embedding_dropout)
             features += config.char_filters
         self.conv = None if config.conv is None else ConvFrontend.from_config(config.conv, features)
@@ -312,16 +306,7 @@ class SequenceClassifier(nn.Module):
         name = type(self).__name__
         if not isinstance(inputs, Tensor):
             raise TypeError(f"{name}: inputs must be a Tensor, got {type(inputs).__name__}")
-        if (chars is None) != (self.chars is None):
-            raise ValueError(
-                f"{name}: this model has character features, so it needs chars (B, T, L)"
-                if chars is None
-                else f"{name}: chars given, but this model has no character features (char_vocab_size)"
-            )
-        if chars is not None and (chars.dim() != 3 or chars.shape[:2] != inputs.shape[:2]):
-            expected = tuple(inputs.shape[:2])
-            raise ValueError(f"{name}: chars must have shape (B, T, L) with (B, T) = {expected}, "
-                             f"got {tuple(chars.shape)}")  # fmt: skip
+        check_chars(name, chars, self.chars is not None, inputs)
         tokens = self.embedding is not None
         if tokens:
             expected, shape_ok = "token ids (B, T), an integer tensor", inputs.dim() == 2

@@ -21,7 +21,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from rnnkit.blocks.char_cnn import CharCNN
+from rnnkit.blocks.char_cnn import CharCNN, check_chars
 from rnnkit.blocks.crf import LinearChainCRF, iob_constraints
 from rnnkit.blocks.embedding import Embedding
 from rnnkit.layers.factory import RNNConfig, build_rnn
@@ -177,15 +177,8 @@ class SequenceTagger(nn.Module):
         else:
             self.embedding = None
             features = config.input_size
-        self.chars = None
-        if config.char_vocab_size is not None:
-            self.chars = CharCNN(
-                config.char_vocab_size,
-                config.char_embedding_dim,
-                config.char_filters,
-                config.char_kernel_size,
-            )
-            features += config.char_filters
+        self.chars = CharCNN.from_config(config)
+        features += 0 if self.chars is None else config.char_filters
         self.columns = nn.ModuleList(
             Embedding(size, config.column_embedding_dim, padding_idx=0) for size in config.column_vocab_sizes
         )
@@ -265,15 +258,7 @@ class SequenceTagger(nn.Module):
         """Validate the arguments; return the ``(B, T)`` mask of valid steps on the input's device."""
         if not isinstance(inputs, Tensor):
             raise TypeError(f"SequenceTagger: inputs must be a Tensor, got {type(inputs).__name__}")
-        if (chars is None) != (self.chars is None):
-            raise ValueError(
-                "SequenceTagger: this model has character features, so it needs chars (B, T, L)"
-                if chars is None
-                else "SequenceTagger: chars given, but this model has no character features (char_vocab_size)"
-            )
-        if chars is not None and (chars.dim() != 3 or chars.shape[:2] != inputs.shape[:2]):
-            raise ValueError(f"SequenceTagger: chars must have shape (B, T, L) with (B, T) = "
-                             f"{tuple(inputs.shape[:2])}, got {tuple(chars.shape)}")  # fmt: skip
+        check_chars("SequenceTagger", chars, self.chars is not None, inputs)
         wanted = len(self.columns)
         if (columns is None) != (wanted == 0):
             raise ValueError(

@@ -28,6 +28,26 @@ from rnnkit.training.config import TrainConfig
 TASKS: dict[str, type[Task]] = {}
 
 
+def character_sizes(chars: Any, options: dict[str, Any], where: str) -> dict[str, int]:
+    """The model section's part for character features: ``char_vocab_size`` from the data's character
+    vocabulary ``chars``; with none (``data.characters`` off), ``char_*`` options are refused, naming the key.
+
+    Example:
+        >>> character_sizes(None, {"hidden_size": 8}, "run.yaml: model")
+        {}
+        >>> character_sizes(None, {"char_filters": 8}, "model")
+        Traceback (most recent call last):
+        ...
+        rnnkit.config.ConfigError: model.char_filters: character features are off; set data.characters: true
+    """
+    if chars is not None:
+        return {"char_vocab_size": len(chars)}
+    unused = sorted(k for k in options if k.startswith("char_"))
+    if unused:
+        raise ConfigError(f"{where}.{unused[0]}: character features are off; set data.characters: true")
+    return {}
+
+
 class InputError(ValueError):
     """An input to ``predict`` that the task cannot read; ``number`` is its place among the inputs (from 1),
     so that a caller can name the argument or the file line it came from.

@@ -17,9 +17,9 @@ from rnnkit.config import ConfigError, from_dict
 from rnnkit.data.batching import BucketBatchSampler, collate_classification, pad_words
 from rnnkit.data.records import TextExample, split_stratified
 from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_dict
-from rnnkit.data.vocab import Vocab
+from rnnkit.data.vocab import Vocab, character_vocab, encode_characters
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
-from rnnkit.tasks.base import Task, register_task
+from rnnkit.tasks.base import Task, character_sizes, register_task
 from rnnkit.training.losses import masked_cross_entropy
 from rnnkit.training.metrics import accuracy, classification_report, confusion_matrix, macro_f1
 
@@ -202,7 +202,7 @@ class ClassificationTask(ClassifierMethods, Task):
         self.vocab = Vocab.build((self.tokens(t) for t in texts), self.data.max_vocab, self.data.min_freq)
         self.chars = None
         if self.data.characters:
-            self.chars = Vocab.build([list(token) for t in texts for token in self.tokens(t)], None, 1)
+            self.chars = character_vocab(token for t in texts for token in self.tokens(t))
         self.labels = sorted({e.label for e in self.splits["train"]})
         self.save_state(run_dir)
 
@@ -233,7 +233,7 @@ class ClassificationTask(ClassifierMethods, Task):
         """The character ids of each token :meth:`encode` keeps (the first ``max_word_length`` of each);
         ``[[]]`` for a text without tokens (its one ``<unk>`` step has no characters)."""
         tokens = self.tokens(text)[: self.data.max_length]
-        return [self.chars.encode(list(t[: self.data.max_word_length])) for t in tokens] or [[]]
+        return encode_characters(self.chars, tokens, self.data.max_word_length) or [[]]
 
     def _item(self, text: str, label: int) -> tuple:
         if self.chars is None:
@@ -287,12 +287,8 @@ class ClassificationTask(ClassifierMethods, Task):
         derived = {"vocab_size", "num_classes", "input_size", "char_vocab_size"} & set(options)
         if derived:
             raise ConfigError(f"{where}: {sorted(derived)[0]!r} comes from the data; remove it")
-        unused = sorted(k for k in options if k.startswith("char_")) if self.chars is None else []
-        if unused:
-            raise ConfigError(f"{where}.{unused[0]}: character features are off; set data.characters: true")
         sizes = {"vocab_size": len(self.vocab), "num_classes": len(self.labels)}
-        if self.chars is not None:
-            sizes["char_vocab_size"] = len(self.chars)
+        sizes.update(character_sizes(self.chars, options, where))
         if options.pop("preset", None) == "conv_lstm":
             try:
                 return ClassifierConfig.conv_lstm(**sizes, **options)

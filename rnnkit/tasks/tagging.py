@@ -33,9 +33,9 @@ from rnnkit.blocks.crf import iob_constraints
 from rnnkit.config import ConfigError, from_dict
 from rnnkit.data.batching import BucketBatchSampler, collate_tagging, pad_batch, pad_words
 from rnnkit.data.records import TaggedSentence
-from rnnkit.data.vocab import PAD, SPECIALS, UNK, Vocab
+from rnnkit.data.vocab import PAD, SPECIALS, UNK, Vocab, character_vocab, encode_characters
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
-from rnnkit.tasks.base import InputError, Task, register_task
+from rnnkit.tasks.base import InputError, Task, character_sizes, register_task
 from rnnkit.training.losses import crf_negative_log_likelihood, masked_cross_entropy
 from rnnkit.training.metrics import (
     accuracy,
@@ -342,7 +342,7 @@ class TaggingTask(Task):
         )
         self.chars = None
         if self.data.characters:
-            self.chars = Vocab.build([list(w) for s in train for w in self._words(s.tokens)], None, 1)
+            self.chars = character_vocab(w for s in train for w in self._words(s.tokens))
         self.column_vocabs = [
             Vocab.build([s.features[c] for s in train], None, 1) for c in self._columns(train)
         ]
@@ -436,7 +436,7 @@ class TaggingTask(Task):
 
     def encode_chars(self, tokens: Sequence[str]) -> list[list[int]]:
         """Each token's character ids (the first ``max_word_length``; unknown characters ``<unk>``)."""
-        return [self.chars.encode(list(word[: self.data.max_word_length])) for word in self._words(tokens)]
+        return encode_characters(self.chars, self._words(tokens), self.data.max_word_length)
 
     def encode_columns(self, columns: Sequence[Sequence[str]]) -> list[list[int]]:
         """``(T, F)`` ids of the feature columns (one sequence of values per column; unknown -> ``<unk>``)."""
@@ -532,16 +532,12 @@ class TaggingTask(Task):
         derived &= set(options)
         if derived:
             raise ConfigError(f"{where}: {sorted(derived)[0]!r} comes from the data; remove it")
-        unused = sorted(k for k in options if k.startswith("char_")) if self.chars is None else []
-        if unused:
-            raise ConfigError(f"{where}.{unused[0]}: character features are off; set data.characters: true")
         if "column_embedding_dim" in options and not self.column_vocabs:
             raise ConfigError(f"{where}.column_embedding_dim: no data.feature_columns to embed")
         if "constraints" not in options:
             options["constraints"] = self.crf_constraints if options.get("crf") is True else None
         sizes = {"vocab_size": len(self.vocab), "num_tags": len(self.labels), "labels": list(self.labels)}
-        if self.chars is not None:
-            sizes["char_vocab_size"] = len(self.chars)
+        sizes.update(character_sizes(self.chars, options, where))
         if self.column_vocabs:
             sizes["column_vocab_sizes"] = [len(vocab) for vocab in self.column_vocabs]
         return from_dict(TaggerConfig, {**options, **sizes}, where)
