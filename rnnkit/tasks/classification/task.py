@@ -1,13 +1,11 @@
-"""Text classification: texts and labels in, a :class:`SequenceClassifier` out, with accuracy, macro-F1,
-a per-class report, the confusion matrix and the majority-class baseline."""
+"""Classification: the Task: encoding, model, loss, metrics, artefacts and prediction."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -15,130 +13,14 @@ from torch.utils.data import DataLoader
 
 from rnnkit.config import ConfigError, from_dict
 from rnnkit.data.batching import BucketBatchSampler, collate_classification, pad_words
-from rnnkit.data.records import TextExample, split_stratified
+from rnnkit.data.records import TextExample
 from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import Vocab, character_vocab, encode_characters
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.base import Task, character_sizes, register_task
+from rnnkit.tasks.classification.data import ClassificationData, load_splits
 from rnnkit.training.losses import masked_cross_entropy
 from rnnkit.training.metrics import accuracy, classification_report, confusion_matrix, macro_f1
-
-
-@dataclass(frozen=True)
-class ClassificationData:
-    """Where the texts come from and how they become token ids.
-
-    Attributes:
-        dataset: ``"chatterbot"`` (the installed chat corpus, topics as labels: the offline default), a
-            catalog name (``nsmc``, ``mr``, ``sst2``, ...: see ``rnnkit data list``), or ``"table"``.
-        path: a local copy of a catalog dataset (no download), or the file for ``dataset="table"``.
-        format, text_column, label_column: how to read ``dataset="table"`` (csv, tsv or jsonl).
-        languages: the chatterbot corpus' languages.
-        tokenizer: ``char``, ``word`` (Unicode-aware, NFC), ``morpheme`` (Korean, kiwipiepy), ``bpe`` or
-            ``unigram`` (trained on the training texts, ``subword_vocab_size`` pieces).
-        lowercase: for char and word tokens.
-        max_vocab, min_freq: vocabulary limits (specials included in ``max_vocab``).
-        max_length: tokens kept per text (the first ones); None: all.
-        characters: also give the model each token's characters (a CharCNN over them joins the token's
-            embedding), from a character vocabulary fitted on the training tokens; the model section's
-            ``char_*`` options size the CharCNN.
-        max_word_length: characters per token the model reads (the first this many).
-        val_fraction, test_fraction: held out, stratified and seeded with ``split_seed``, where the dataset
-            has no such split of its own.
-        train_table: a csv/tsv/jsonl file (read with ``format``, ``text_column``, ``label_column``) whose rows
-            replace the training split, after validation and test are taken from the dataset: e.g. SST-2's
-            67k GLUE training phrases (``glue_sst2_train_phrases.tsv``) in place of its 6,920 sentences, as
-            Kim (2014) trained. A relative path is read from the dataset's folder (``path``, or its download
-            cache). Rows whose text is a validation or test text are dropped, with a warning (their count).
-        offline: never download (None: the ``RNNKIT_OFFLINE`` environment variable decides).
-    """
-
-    dataset: str = "chatterbot"
-    path: str | None = None
-    format: Literal["csv", "tsv", "jsonl"] = "tsv"
-    text_column: str = "text"
-    label_column: str = "label"
-    languages: tuple[str, ...] = ("korean", "english")
-    tokenizer: Literal["char", "word", "morpheme", "bpe", "unigram"] = "word"
-    lowercase: bool = True
-    subword_vocab_size: int = 8000
-    max_vocab: int | None = 30000
-    min_freq: int = 1
-    max_length: int | None = 200
-    characters: bool = False
-    max_word_length: int = 20
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1
-    split_seed: int = 0
-    train_table: str | None = None
-    offline: bool | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("val_fraction", "test_fraction"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"ClassificationData.{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.dataset == "table" and self.path is None:
-            raise ValueError("ClassificationData: dataset='table' needs path= (the csv/tsv/jsonl file)")
-        if self.max_length is not None and self.max_length < 1:
-            raise ValueError(f"ClassificationData.max_length must be >= 1 or None, got {self.max_length}")
-        if self.max_word_length < 1:
-            raise ValueError(f"ClassificationData.max_word_length must be >= 1, got {self.max_word_length}")
-
-
-def load_splits(data: ClassificationData) -> dict[str, list[TextExample]]:
-    """Train / validation / test examples, using the dataset's own splits where it has them."""
-    if data.dataset == "chatterbot":
-        from rnnkit.data.chatterbot import load_chatterbot
-
-        splits: dict[str, Any] = {"all": load_chatterbot(data.languages, data.path)}
-    elif data.dataset == "table":
-        from rnnkit.data.loaders_table import load_table
-
-        splits = {"all": load_table(data.path, data.format, text=data.text_column, label=data.label_column)}
-    else:
-        from rnnkit.data.catalog import load_dataset
-
-        splits = load_dataset(data.dataset, data.path, offline=data.offline)
-    train = splits.get("train", splits.get("all"))
-    if not train or not isinstance(train[0], TextExample):
-        raise ConfigError(f"data: dataset {data.dataset!r} has no labelled texts for classification")
-    test = splits.get("test")
-    if test is None:
-        train, test = split_stratified(train, data.test_fraction, data.split_seed)
-    val = splits.get("dev", splits.get("validation"))
-    if val is None and data.val_fraction > 0:
-        train, val = split_stratified(
-            train, data.val_fraction / (1 - data.test_fraction), data.split_seed + 1
-        )
-    if data.train_table is not None:
-        train = _train_table(data, held_out={e.text for e in [*(val or []), *test]})
-    return {"train": train, "val": val or [], "test": test}
-
-
-def _train_table(data: ClassificationData, held_out: set[str]) -> list[TextExample]:
-    """The rows of ``data.train_table`` that are not validation or test texts."""
-    import warnings
-
-    from rnnkit.data.loaders_table import load_table
-    from rnnkit.data.reading import DataWarning
-
-    path = Path(data.train_table)
-    if not path.is_absolute():  # beside the dataset's files: its given folder, or its download cache
-        from rnnkit.data.download import default_cache_dir
-
-        folder = Path(data.path) if data.path is not None else default_cache_dir() / data.dataset
-        path = (folder if folder.is_dir() else folder.parent) / path
-    rows = load_table(path, data.format, text=data.text_column, label=data.label_column)
-    kept = [e for e in rows if e.text not in held_out]
-    if len(kept) < len(rows):
-        warnings.warn(
-            f"{path}: {len(rows) - len(kept)} training rows are also validation or test texts; left out",
-            DataWarning,
-            stacklevel=3,
-        )
-    if not kept:
-        raise ConfigError(f"data.train_table: {path} has no training rows")
-    return kept
 
 
 def classify_batches(

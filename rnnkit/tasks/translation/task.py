@@ -1,31 +1,11 @@
-"""Translation: parallel sentence pairs in, a :class:`Seq2Seq` (encoder-decoder with attention) out, scored by
-BLEU and chrF on greedy and beam-search decodes against a copy-the-source baseline.
-
-Source and target each get their own tokenizer and vocabulary, fitted on the training pairs only. Training
-minimises the masked cross-entropy of the teacher-forced target tokens (``tgt_out`` of
-:func:`~rnnkit.data.batching.collate_pairs`, padded with the ignored index). Each evaluation also decodes
-``eval_pairs`` validation sentences greedily, so ``val_chrf`` can pick the best model.
-
-BLEU on Korean (and Chinese, Japanese) targets uses sacrebleu's character tokenisation: word-level BLEU
-on eojeols misses a whole word for one changed ending. chrF needs no tokenisation; it is the fairer of the
-two on small test sets and the one to monitor.
-
-Use::
-
-    rnnkit train tatoeba_eng_kor                      # rnnkit/configs/tatoeba_eng_kor.yaml: English -> Korean
-    rnnkit predict runs/tatoeba_eng_kor "I love you." # {"text", "translation", "log_prob"} per sentence
-"""
+"""Translation: the Task: encoding, model, loss, metrics, artefacts and prediction."""
 
 from __future__ import annotations
 
 import math
-import random
-import re
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -35,9 +15,7 @@ from rnnkit.config import ConfigError, from_dict
 from rnnkit.data.batching import IGNORE_INDEX, BucketBatchSampler, collate_pairs, pad_batch
 from rnnkit.data.records import TextPair
 from rnnkit.data.tokenizers import (
-    MorphemeTokenizer,
     Tokenizer,
-    WordTokenizer,
     build_tokenizer,
     nfc,
     tokenizer_from_dict,
@@ -45,180 +23,15 @@ from rnnkit.data.tokenizers import (
 from rnnkit.data.vocab import BOS, EOS, PAD, UNK, Vocab
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnkit.tasks.base import Task, register_task
+from rnnkit.tasks.translation.data import (
+    DECODE_BATCH,
+    TranslationData,
+    auto_bleu_tokenize,
+    detokenize,
+    load_splits,
+)
 from rnnkit.training.losses import masked_cross_entropy
 from rnnkit.training.metrics import bleu, chrf
-
-TokenizerName = Literal["char", "word", "morpheme", "bpe", "unigram"]
-DECODE_BATCH = 64  # sentences decoded at once
-
-
-@dataclass(frozen=True)
-class TranslationData:
-    """Where the sentence pairs come from, how each side becomes token ids, and how outputs are decoded.
-
-    Attributes:
-        dataset: a catalog name (``tatoeba_eng_kor``: English -> Korean, the default), ``"pairs"`` (a
-            tab-separated ``source<TAB>target[<TAB>attribution]`` file at ``path``) or ``"table"``.
-        path: a local copy of a catalog dataset (no download), or the file for ``pairs`` / ``table``.
-        reverse: swap the two sides (Korean -> English on ``tatoeba_eng_kor``).
-        format, source_column, target_column: how to read ``dataset="table"`` (csv, tsv or jsonl).
-        source_tokenizer, target_tokenizer: ``char``, ``word``, ``morpheme`` (Korean, kiwipiepy), ``bpe`` or
-            ``unigram`` (trained on that side of the training pairs, ``subword_vocab_size`` pieces).
-        source_lowercase, target_lowercase: lowercase that side before tokenizing; a lowercased target is
-            scored against lowercased references.
-        max_vocab, min_freq: limits of each vocabulary (specials included in ``max_vocab``).
-        max_length: training pairs with more tokens on either side are left out (None: keep all);
-            validation and test pairs are all kept.
-        val_fraction, test_fraction: held out where the dataset has no such split, seeded with
-            ``split_seed``; pairs sharing a source sentence stay in one split, so no test source is seen
-            in training.
-        eval_pairs: validation sentences decoded greedily at each evaluation for ``val_bleu``/``val_chrf``.
-        max_output_length: most tokens per translation (None: the longest training target + 10).
-        strategy, beam_size, length_penalty: how ``predict`` decodes (``report`` scores both strategies
-            with this beam size); ``length_penalty`` is GNMT's alpha.
-        bleu_tokenize: sacrebleu tokenizer for BLEU; ``auto``: ``char`` for Hangul/CJK targets, else ``13a``.
-        offline: never download (None: the ``RNNKIT_OFFLINE`` environment variable decides).
-    """
-
-    dataset: str = "tatoeba_eng_kor"
-    path: str | None = None
-    reverse: bool = False
-    format: Literal["csv", "tsv", "jsonl"] = "tsv"
-    source_column: str = "source"
-    target_column: str = "target"
-    source_tokenizer: TokenizerName = "word"
-    target_tokenizer: TokenizerName = "char"
-    source_lowercase: bool = True
-    target_lowercase: bool = False
-    subword_vocab_size: int = 4000
-    max_vocab: int | None = 30000
-    min_freq: int = 1
-    max_length: int | None = 60
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1
-    split_seed: int = 0
-    eval_pairs: int = 200
-    max_output_length: int | None = None
-    strategy: Literal["greedy", "beam"] = "beam"
-    beam_size: int = 5
-    length_penalty: float = 0.6
-    bleu_tokenize: Literal["auto", "13a", "intl", "char", "zh", "none"] = "auto"
-    offline: bool | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("val_fraction", "test_fraction"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"TranslationData.{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.val_fraction + self.test_fraction >= 1.0:
-            raise ValueError(f"TranslationData: val_fraction + test_fraction must be < 1, got "
-                             f"{self.val_fraction} + {self.test_fraction}")  # fmt: skip
-        if self.dataset in ("pairs", "table") and self.path is None:
-            raise ValueError(f"TranslationData: dataset={self.dataset!r} needs path= (the file of pairs)")
-        for name in ("eval_pairs", "beam_size", "max_length", "max_output_length", "min_freq"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"TranslationData.{name} must be >= 1, got {value}")
-        if self.subword_vocab_size <= 4:
-            raise ValueError(f"TranslationData.subword_vocab_size must be > 4, got {self.subword_vocab_size}")
-        if self.length_penalty < 0:
-            raise ValueError(f"TranslationData.length_penalty must be >= 0, got {self.length_penalty}")
-
-
-def split_pairs(
-    pairs: Sequence[TextPair], fraction: float, seed: int
-) -> tuple[list[TextPair], list[TextPair]]:
-    """A seeded split that keeps every pair of one source sentence on the same side.
-
-    ``round(fraction · S)`` of the S distinct sources (at least one when ``fraction > 0``), drawn by
-    ``random.Random(seed)``, go to the held-out part; both parts keep the input order.
-
-    Example:
-        >>> pairs = [TextPair(s, s.upper()) for s in ["a", "b", "a", "c", "d"]]
-        >>> rest, held = split_pairs(pairs, 0.25, seed=0)
-        >>> len(rest) + len(held), {p.source for p in rest} & {p.source for p in held}
-        (5, set())
-    """
-    sources = sorted({p.source for p in pairs})
-    if fraction <= 0 or len(sources) < 2:
-        return list(pairs), []
-    random.Random(seed).shuffle(sources)
-    held = set(sources[: max(1, round(fraction * len(sources)))])
-    return [p for p in pairs if p.source not in held], [p for p in pairs if p.source in held]
-
-
-def load_splits(data: TranslationData) -> dict[str, list[TextPair]]:
-    """Train / validation / test pairs, using the dataset's own splits where it has them."""
-    if data.dataset == "pairs":
-        from rnnkit.data.loaders_text import load_pairs
-
-        splits: dict[str, Any] = {"all": load_pairs(data.path)}
-    elif data.dataset == "table":
-        from rnnkit.data.loaders_table import load_table
-
-        splits = {"all": load_table(data.path, data.format, source=data.source_column,
-                                    target=data.target_column)}  # fmt: skip
-    else:
-        from rnnkit.data.catalog import load_dataset
-
-        splits = load_dataset(data.dataset, data.path, offline=data.offline)
-    train = splits.get("train", splits.get("all"))
-    if not train or not isinstance(train, list) or not isinstance(train[0], TextPair):
-        raise ConfigError(f"data: dataset {data.dataset!r} has no sentence pairs for translation")
-    if data.reverse:
-        splits = {k: [TextPair(p.target, p.source, p.attribution) for p in v] for k, v in splits.items()}
-        train = splits.get("train", splits.get("all"))
-    test = splits.get("test")
-    if test is None:
-        train, test = split_pairs(train, data.test_fraction, data.split_seed)
-    val = splits.get("dev", splits.get("validation"))
-    if val is None:
-        train, val = split_pairs(train, data.val_fraction / (1 - data.test_fraction), data.split_seed + 1)
-    if not train or not test:
-        raise ConfigError(f"data: {data.dataset!r} leaves {len(train)} training and {len(test)} test pairs; "
-                          "both need at least one (more data, or other val/test fractions)")  # fmt: skip
-    return {"train": train, "val": val, "test": test}
-
-
-def join_words(tokens: Sequence[str]) -> str:
-    """Word tokens back to text: spaces between words, none before closing or after opening punctuation,
-    none around an apostrophe inside a word.
-
-    Example:
-        >>> join_words(["i", "don", "'", "t", "know", "(", "yet", ")", "."])
-        "i don't know (yet)."
-        >>> join_words(["정말", "재밌어요", "!"])
-        '정말 재밌어요!'
-    """
-    text = " ".join(tokens)
-    text = re.sub(r" ([.,!?;:%)\]}…。、！？])", r"\1", text)
-    text = re.sub(r"([(\[{]) ", r"\1", text)
-    return re.sub(r"(\w) (['’]) (\w)", r"\1\2\3", text)
-
-
-def detokenize(tokenizer: Tokenizer, tokens: Sequence[str]) -> str:
-    """Tokens back to text: :func:`join_words` for word tokens, else the tokenizer's own ``detokenize``
-    (``<unk>`` is kept visible; a morpheme without a tag is joined as a symbol)."""
-    if isinstance(tokenizer, WordTokenizer):
-        return join_words(tokens)
-    if isinstance(tokenizer, MorphemeTokenizer) and tokenizer.with_tags:
-        tokens = [t if tokenizer.separator in t[1:] else f"{t}{tokenizer.separator}SW" for t in tokens]
-    try:
-        return tokenizer.detokenize(tokens)
-    except NotImplementedError:
-        return " ".join(tokens)
-
-
-def auto_bleu_tokenize(texts: Sequence[str]) -> str:
-    """``"char"`` when most letters of ``texts`` are Hangul, CJK or kana (sacrebleu's 13a would score whole
-    eojeols or unsegmented runs), else ``"13a"``.
-
-    Example:
-        >>> auto_bleu_tokenize(["나는 학생이야."]), auto_bleu_tokenize(["I am a student."])
-        ('char', '13a')
-    """
-    letters = [c for text in texts for c in text if c.isalpha()]
-    wide = sum(unicodedata.east_asian_width(c) == "W" for c in letters)
-    return "char" if letters and wide > len(letters) / 2 else "13a"
 
 
 @register_task

@@ -1,0 +1,189 @@
+"""Language model: the Task: encoding, model, loss, metrics, artefacts and prediction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+
+from rnnkit.config import ConfigError, atomic_write_text, from_dict
+from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_dict
+from rnnkit.data.vocab import Vocab
+from rnnkit.models.generator import GeneratorConfig, SequenceGenerator
+from rnnkit.tasks.base import Task, register_task
+from rnnkit.tasks.language_model.baseline import unigram_bits
+from rnnkit.tasks.language_model.batches import (
+    ChunkSampler,
+    _Chunks,
+    collate_chunks,
+    score_streams,
+    stream_batches,
+)
+from rnnkit.tasks.language_model.data import (
+    LanguageModelData,
+    load_text_splits,
+)
+from rnnkit.training.losses import masked_cross_entropy
+from rnnkit.training.metrics import bits_per_character, perplexity
+from rnnkit.training.trainer import move_to_device
+
+
+@register_task
+class LanguageModelTask(Task):
+    """Next-token prediction on plain text. The model section is a :class:`GeneratorConfig` without
+    ``vocab_size`` (taken from the data); the model is unconditioned."""
+
+    name = "language_model"
+    data_config = LanguageModelData
+
+    # ----- data ---------------------------------------------------------------------------------------
+    def texts(self) -> dict[str, str]:
+        if not hasattr(self, "_texts"):
+            self._texts = load_text_splits(self.data)
+            self._ids: dict[str, Tensor] = {}
+        return self._texts
+
+    def prepare(self, run_dir: Path) -> None:
+        train = self.texts()["train"]
+        options: dict[str, Any] = {"lowercase": self.data.lowercase}
+        if self.data.tokenizer == "bpe":
+            lines = train.splitlines(keepends=True)  # with their "\n": a newline must be a piece, not <unk>
+            options = {"texts": lines, "vocab_size": self.data.subword_vocab_size}
+        self.tokenizer: Tokenizer = build_tokenizer(self.data.tokenizer, **options)
+        tokens = self.tokenizer.tokenize(train)
+        self.vocab = Vocab.build([tokens], self.data.max_vocab, self.data.min_freq)
+        ids = self._ids["train"] = torch.tensor(self.vocab.encode(tokens), dtype=torch.long)
+        counts = Counter(ids.tolist())
+        self.unigram_counts = [counts.get(k, 0) for k in range(len(self.vocab))]
+        self.save_state(run_dir)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "tokenizer": self.tokenizer.to_dict(),
+            "vocab": self.vocab.to_dict(),
+            "unigram_counts": self.unigram_counts,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.tokenizer = tokenizer_from_dict(state["tokenizer"])
+        self.vocab = Vocab.from_dict(state["vocab"])
+        self.unigram_counts = list(state["unigram_counts"])
+
+    def ids(self, split: str) -> Tensor:
+        """The token ids of a split; val and test cut to ``eval_max_tokens`` scored tokens."""
+        texts = self.texts()
+        if split not in self._ids:
+            ids = self.vocab.encode(self.tokenizer.tokenize(texts[split]))
+            cap = self.data.eval_max_tokens
+            kept = ids if split == "train" or cap is None else ids[: cap + 1]
+            self._ids[split] = torch.tensor(kept, dtype=torch.long)
+        return self._ids[split]
+
+    def eval_batches(self, split: str) -> list[dict[str, Tensor]]:
+        ids = self.ids(split)
+        if len(ids) < 2:
+            raise ValueError(
+                f"data: the {split} text has {len(ids)} token(s), too few to score; give more text or a "
+                f"larger data.{split}_fraction"
+            )
+        return stream_batches(ids, self.train.batch_size, self.data.bptt)
+
+    def loaders(self) -> tuple[Any, Any, Any]:
+        ids, data = self.ids("train"), self.data
+        sampler = ChunkSampler(
+            len(ids), data.bptt, self.train.batch_size, data.chunks, data.chunks_per_epoch, data.stride,
+            seed=self.train.seed,
+        )  # fmt: skip
+        train = DataLoader(_Chunks(ids, data.bptt), batch_sampler=sampler, collate_fn=collate_chunks)
+        return train, self.eval_batches("val"), self.eval_batches("test")
+
+    # ----- model --------------------------------------------------------------------------------------
+    def model_config(self) -> GeneratorConfig:
+        options, where = dict(self.model_options), f"{self.where}: model"
+        derived = {"vocab_size", "bos_id", "eos_id", "pad_id"} & set(options)
+        if derived:
+            raise ConfigError(f"{where}: {sorted(derived)[0]!r} comes from the vocabulary; remove it")
+        for name in ("condition_size", "num_classes"):
+            if options.get(name) is not None:
+                raise ConfigError(f"{where}: {name!r}: a language model of plain text is unconditioned")
+        return from_dict(GeneratorConfig, {**options, "vocab_size": len(self.vocab)}, where)
+
+    def build_model(self) -> nn.Module:
+        return SequenceGenerator(self.model_config())
+
+    def compute_loss(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
+        logits, _ = model(batch["inputs"], batch["lengths"])
+        return masked_cross_entropy(logits, batch["targets"], batch["lengths"])
+
+    # ----- evaluation ---------------------------------------------------------------------------------
+    def metrics(self, prefix: str, nll: float, count: int) -> dict[str, float]:
+        out = {f"{prefix}_loss": nll / count, f"{prefix}_perplexity": perplexity(nll, count)}
+        if self.data.tokenizer == "char":
+            out[f"{prefix}_bpc"] = bits_per_character(nll, count)
+        return out
+
+    def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
+        return self.metrics("val", *score_streams(model, loader))
+
+    def report(self, model: nn.Module, run_dir: Path) -> dict[str, Any]:
+        model.eval()
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            nll, count = score_streams(model, (move_to_device(b, device) for b in self.eval_batches("test")))
+        unit = "char" if self.data.tokenizer == "char" else "token"
+        test_bits = unigram_bits(self.unigram_counts, self.ids("test")[1:])
+        baseline: dict[str, Any] = {
+            "name": f"unigram (training {unit} frequencies)",
+            "train_entropy_bits": unigram_bits(self.unigram_counts),
+            "test_perplexity": 2.0**test_bits,
+        }
+        if unit == "char":
+            baseline["test_bpc"] = test_bits
+        sample = self.continue_text(model, self.data.generation.prompt)
+        atomic_write_text(run_dir / "sample.txt", sample["text"] + "\n")
+        texts = self.texts()
+        return {
+            **self.metrics("test", nll, count),
+            "baseline": baseline,
+            "sizes": {
+                **{f"{split}_chars": len(text) for split, text in texts.items()},
+                "train_tokens": len(self.ids("train")),
+                "vocab": len(self.vocab),
+                "val_tokens_scored": len(self.ids("val")) - 1,
+                "test_tokens_scored": count,
+            },
+            "samples": [sample],
+        }
+
+    # ----- generation ---------------------------------------------------------------------------------
+    def continue_text(self, model: nn.Module, prompt: str) -> dict[str, Any]:
+        """The model's continuation of ``prompt`` with the options of ``data.generation``."""
+        if not isinstance(prompt, str):
+            raise TypeError(f"a prompt must be a str, got {type(prompt).__name__}")
+        prompt_ids = self.vocab.encode(self.tokenizer.tokenize(prompt))
+        if not prompt_ids:
+            raise ValueError(f"prompt {prompt!r} has no tokens: give at least one character to continue")
+        g = self.data.generation
+        options: dict[str, Any] = {"strategy": g.strategy}
+        if g.strategy == "sample":
+            options.update(temperature=g.temperature, top_k=g.top_k, seed=g.seed)
+        device = next(model.parameters()).device
+        prompt_tensor = torch.tensor([prompt_ids], device=device)
+        out = model.generate(prompt_tensor, g.max_new_tokens, stop_at_eos=False, **options)
+        new_ids = out.tokens[0, : int(out.lengths[0])].tolist()
+        decode = self.tokenizer.detokenize
+        return {
+            "prompt": prompt,
+            "continuation": decode(self.vocab.decode(new_ids)),
+            "text": decode(self.vocab.decode(prompt_ids + new_ids)),
+        }
+
+    @torch.no_grad()
+    def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
+        """Each input is a prompt; each result its continuation (one at a time: the seeded sample of a
+        prompt does not depend on the other prompts)."""
+        return [self.continue_text(model, prompt) for prompt in inputs]

@@ -1,0 +1,252 @@
+"""Series classification: the data config and how its examples are read and split."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.config import ConfigError
+from rnnkit.data.records import SeriesExample, split_stratified
+
+
+@dataclass(frozen=True)
+class SeriesClassificationData:
+    """Where the series come from and how they are split and scaled.
+
+    Attributes:
+        dataset: a series-classification dataset of the catalog (``japanese_vowels``, ``gunpoint``,
+            ``italy_power_demand``, ``basic_motions``: see ``rnnkit data list``), or ``"ts"`` for any
+            ``NAME_TRAIN.ts`` / ``NAME_TEST.ts`` pair of UCR/UEA files given by ``path``.
+        path: for a catalog dataset, a local folder holding its two ``.ts`` files (no download); for
+            ``"ts"``, the ``NAME_TRAIN.ts`` file (its test file is ``NAME_TEST.ts`` beside it) or a folder
+            holding exactly one such pair.
+        test_path: the test ``.ts`` file, where it is not the ``_TEST.ts`` beside ``path`` (``"ts"`` only).
+        val_fraction: the part of TRAIN held out for validation, stratified and seeded with ``split_seed``.
+        standardize: scale each dimension by the training mean and standard deviation (False: raw values;
+            missing values still become the training mean).
+        offline: never download (None: the ``RNNKIT_OFFLINE`` environment variable decides).
+    """
+
+    dataset: str = "japanese_vowels"
+    path: str | None = None
+    test_path: str | None = None
+    val_fraction: float = 0.1
+    split_seed: int = 0
+    standardize: bool = True
+    offline: bool | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(
+                f"SeriesClassificationData.val_fraction must be in [0, 1), got {self.val_fraction}"
+            )
+        if self.dataset == "ts" and self.path is None:
+            raise ValueError(
+                "SeriesClassificationData: dataset='ts' needs path= (a NAME_TRAIN.ts file or folder)"
+            )
+        if self.test_path is not None and self.dataset != "ts":
+            raise ValueError("SeriesClassificationData.test_path applies to dataset='ts' only")
+
+
+def series_datasets() -> list[str]:
+    """The catalog's series-classification datasets.
+
+    Example:
+        >>> "japanese_vowels" in series_datasets()
+        True
+    """
+    from rnnkit.data.catalog import DATASETS
+
+    return sorted(name for name, info in DATASETS.items() if info.task == "series classification")
+
+
+def _ts_pair(data: SeriesClassificationData) -> tuple[Path, Path]:
+    path = Path(data.path)
+    if path.is_dir():
+        found = sorted(path.glob("*_TRAIN.ts"))
+        if len(found) != 1:
+            raise FileNotFoundError(
+                f"{path}: expected exactly one NAME_TRAIN.ts file in the folder, "
+                f"found {[p.name for p in found]}"
+            )
+        path = found[0]
+    if not path.is_file() or not path.name.endswith("_TRAIN.ts"):
+        raise FileNotFoundError(f"{path}: expected an existing NAME_TRAIN.ts file (or a folder holding one)")
+    test = (
+        Path(data.test_path)
+        if data.test_path
+        else path.with_name(path.name[: -len("_TRAIN.ts")] + "_TEST.ts")
+    )
+    if not test.is_file():
+        raise FileNotFoundError(f"{test}: no such test file for {path.name} (set data.test_path)")
+    return path, test
+
+
+def load_series_splits(
+    data: SeriesClassificationData, where: str = "config"
+) -> dict[str, list[SeriesExample]]:
+    """``{"train", "val", "test"}`` series: TRAIN minus a stratified validation part, and TEST.
+
+    Raises:
+        ConfigError: an unknown dataset name.
+        ValueError: series whose number of dimensions differs between (or within) the files.
+    """
+    from rnnkit.data.loaders_series import load_ts
+
+    if data.dataset == "ts":
+        train_path, test_path = _ts_pair(data)
+        splits = {"train": load_ts(train_path), "test": load_ts(test_path)}
+    elif data.dataset in series_datasets():
+        from rnnkit.data.catalog import load_dataset
+
+        splits = load_dataset(data.dataset, data.path, offline=data.offline)
+    else:
+        raise ConfigError(
+            f"{where}: data: dataset {data.dataset!r} is not a series-classification dataset "
+            f"(known: {', '.join(series_datasets())}, or 'ts' with path=NAME_TRAIN.ts)"
+        )
+    train, test = splits["train"], splits["test"]
+    for name, examples in (("TRAIN", train), ("TEST", test)):
+        if not examples:
+            raise ValueError(f"data: the {name} file of {data.dataset!r} holds no series")
+        dims = Counter(e.values.shape[1] for e in examples)
+        if len(dims) > 1 or set(dims) != {train[0].values.shape[1]}:
+            raise ValueError(
+                f"data: every series must have the {train[0].values.shape[1]} dimension(s) of the first "
+                f"TRAIN series; {name} has series with {sorted(dims)} dimensions"
+            )
+    val: list[SeriesExample] = []
+    if data.val_fraction > 0:
+        train, val = split_stratified(train, data.val_fraction, data.split_seed)
+    return {"train": train, "val": val, "test": test}
+
+
+def sort_labels(labels: Sequence[str] | set[str]) -> list[str]:
+    """Labels in numeric order when every label is a number (``"2" < "10"``), else in string order.
+
+    Example:
+        >>> sort_labels({"10", "2", "1"}), sort_labels({"b", "a"})
+        (['1', '2', '10'], ['a', 'b'])
+    """
+    try:
+        return sorted(labels, key=lambda label: (float(label), label))
+    except ValueError:
+        return sorted(labels)
+
+
+def prepare_values(
+    values: np.ndarray, mean: np.ndarray, std: np.ndarray, standardize: bool = True
+) -> np.ndarray:
+    """A raw ``(T, N)`` series as the model sees it: NaN -> the training mean, then ``(x - mean) / std``.
+
+    Example:
+        >>> prepare_values(np.array([[1.0], [np.nan], [5.0]]), np.array([3.0]), np.array([2.0])).ravel()
+        array([-1.,  0.,  1.], dtype=float32)
+    """
+    filled = np.where(np.isnan(values), mean, values)
+    return ((filled - mean) / std if standardize else filled).astype(np.float32)
+
+
+def parse_series(text: str, num_features: int) -> np.ndarray:
+    """A series written as a string -> ``(T, N)`` float32 values (the input format of :meth:`predict`).
+
+    Format: steps separated by ``;``, the N values of a step separated by ``,``. A series of one dimension
+    may also be written ``v1,v2,...`` (no ``;``): each value is then a step. Without ``;`` and with N > 1,
+    the string is one step of N values. ``?`` and ``nan`` are missing values; spaces are ignored.
+
+    Raises:
+        ValueError: an empty series or step, a step without N values, a value that is not a number, or an
+            infinite value.
+
+    Example:
+        >>> parse_series("1, 2, 3", 1).ravel().tolist()
+        [1.0, 2.0, 3.0]
+        >>> parse_series("1,2;3,?;5,6", 2).tolist()
+        [[1.0, 2.0], [3.0, nan], [5.0, 6.0]]
+        >>> parse_series("1,2,3", 2)
+        Traceback (most recent call last):
+        ...
+        ValueError: step 1 has 3 values, expected 2 (one per dimension); write steps separated by ';' ...
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"expected a series as a string such as '1,2;3,4', got {type(text).__name__}")
+    text = text.strip().rstrip(";")
+    if not text:
+        raise ValueError("empty series: expected values such as '1,2,3' or '1,2;3,4'")
+    if ";" in text or num_features > 1:
+        steps = [step.split(",") for step in text.split(";")]
+    else:
+        steps = [[value] for value in text.split(",")]
+    values = np.empty((len(steps), num_features), dtype=np.float32)
+    for t, step in enumerate(steps):
+        if len(step) != num_features:
+            raise ValueError(
+                f"step {t + 1} has {len(step)} values, expected {num_features} (one per dimension); "
+                f"write steps separated by ';' and the values of a step separated by ',', e.g. "
+                f"{';'.join([','.join(['0.5'] * num_features)] * 2)!r}"
+            )
+        for n, field in enumerate(step):
+            values[t, n] = _number(field.strip(), t, n)
+    return values
+
+
+def _number(field: str, t: int, n: int) -> float:
+    if field == "?":
+        return float("nan")
+    try:
+        value = float(field)
+    except ValueError:
+        raise ValueError(
+            f"step {t + 1}, dimension {n + 1}: expected a number or '?', got {field!r}"
+        ) from None
+    if np.isinf(value):
+        raise ValueError(f"step {t + 1}, dimension {n + 1}: expected a finite number, got {field!r}")
+    return value
+
+
+def format_series(values: np.ndarray) -> str:
+    """``(T, N)`` values -> the string :func:`parse_series` reads back exactly (float32; NaN as ``?``).
+
+    Example:
+        >>> format_series(np.array([[1.5, np.nan], [0.1, 2.0]])), format_series(np.array([[1.0], [2.0]]))
+        ('1.5,?;0.1,2.0', '1.0,2.0')
+    """
+    values = np.asarray(values, dtype=np.float32)
+    values = values[:, None] if values.ndim == 1 else values
+    cells = [[("?" if np.isnan(v) else str(v)) for v in row] for row in values]
+    if values.shape[1] == 1:
+        return ",".join(row[0] for row in cells)
+    return ";".join(",".join(row) for row in cells)
+
+
+def resample_series(series: Sequence[np.ndarray], length: int) -> np.ndarray:
+    """Linearly resample each ``(T_i, N)`` series to ``length`` steps: ``(B, length, N)``.
+
+    Step ``j`` of the result is the series at position ``j · (T_i - 1) / (length - 1)``, interpolated between
+    its two neighbouring steps (first and last steps are kept; a series of one step stays constant).
+    Vectorised: the series are padded once and read with one gather.
+
+    Example:
+        >>> resample_series([np.array([[0.0], [10.0]]), np.array([[1.0], [2.0], [4.0]])], 5)[..., 0]
+        array([[ 0. ,  2.5,  5. ,  7.5, 10. ],
+               [ 1. ,  1.5,  2. ,  3. ,  4. ]])
+    """
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise ValueError(f"resample_series: length must be an int >= 1, got {length!r}")
+    lengths = np.array([len(s) for s in series])
+    if len(series) == 0 or lengths.min() < 1:
+        raise ValueError("resample_series: expected a non-empty list of series of at least one step")
+    padded = np.zeros((len(series), lengths.max(), series[0].shape[1]))  # (B, T, N)
+    for b, s in enumerate(series):
+        padded[b, : len(s)] = s
+    fraction = np.linspace(0.0, 1.0, length) if length > 1 else np.zeros(1)
+    position = (lengths[:, None] - 1) * fraction[None, :]  # (B, L)
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, lengths[:, None] - 1)
+    weight = (position - low)[..., None]  # (B, L, 1)
+    take = lambda index: np.take_along_axis(padded, index[..., None], axis=1)  # noqa: E731  (B, L, N)
+    return take(low) * (1.0 - weight) + take(high) * weight

@@ -1,0 +1,193 @@
+"""Series classification: the Task: encoding, model, loss, metrics, artefacts and prediction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+
+from rnnkit.config import ConfigError, from_dict
+from rnnkit.data.batching import BucketBatchSampler, collate_classification, pad_batch
+from rnnkit.data.records import SeriesExample
+from rnnkit.models.classifier import ClassifierConfig
+from rnnkit.models.scaling import SeriesScaler
+from rnnkit.tasks.base import Task, register_task
+from rnnkit.tasks.classification import ClassifierMethods
+from rnnkit.tasks.series_classification.baseline import nearest_neighbour
+from rnnkit.tasks.series_classification.data import (
+    SeriesClassificationData,
+    format_series,
+    load_series_splits,
+    parse_series,
+    prepare_values,
+    resample_series,
+    sort_labels,
+)
+from rnnkit.training.metrics import accuracy, classification_report, confusion_matrix, macro_f1
+
+
+@register_task
+class SeriesClassificationTask(ClassifierMethods, Task):
+    """Many-to-one on feature vectors: a label per (multivariate, variable-length) series. The model section
+    is a :class:`ClassifierConfig` without ``input_size``/``num_classes`` (the number of dimensions and of
+    TRAIN labels) and without the token-input fields."""
+
+    name = "series_classification"
+    data_config = SeriesClassificationData
+
+    # ----- data ---------------------------------------------------------------------------------------
+    def _splits(self) -> dict[str, list[SeriesExample]]:
+        if not hasattr(self, "splits"):
+            self.splits = load_series_splits(self.data, self.where)
+        return self.splits
+
+    def prepare(self, run_dir: Path) -> None:
+        splits = self._splits()
+        self.labels = sort_labels({e.label for e in splits["train"] + splits["val"]})
+        if len(self.labels) < 2:
+            raise ValueError(f"data: classification needs at least 2 classes in TRAIN, got {self.labels}")
+        self.num_features = splits["train"][0].values.shape[1]
+        scaler = SeriesScaler(self.num_features).fit([torch.from_numpy(e.values) for e in splits["train"]])
+        self.mean, self.std = scaler.shift.tolist(), scaler.scale.tolist()
+        self.standardize = self.data.standardize
+        self.save_state(run_dir)
+
+    def state(self) -> dict[str, Any]:
+        return {"labels": self.labels, "num_features": self.num_features, "mean": self.mean, "std": self.std,
+                "standardize": self.standardize}  # fmt: skip
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.labels, self.num_features = list(state["labels"]), int(state["num_features"])
+        self.mean, self.std = list(state["mean"]), list(state["std"])
+        self.standardize = bool(state["standardize"])
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """A raw ``(T, N)`` series -> what the model reads (:func:`prepare_values`, saved statistics)."""
+        return prepare_values(values, np.asarray(self.mean), np.asarray(self.std), self.standardize)
+
+    def _dataset(self, examples: list[SeriesExample]) -> list[tuple[Tensor, int]]:
+        index = {label: k for k, label in enumerate(self.labels)}
+        unknown = sort_labels({e.label for e in examples} - set(index))
+        if unknown:
+            raise ValueError(f"labels {unknown[:5]} do not occur in the training data (known: {self.labels})")
+        if examples[0].values.shape[1] != self.num_features:
+            raise ValueError(
+                f"data: the series have {examples[0].values.shape[1]} dimension(s), the model was trained on "
+                f"{self.num_features}"
+            )
+        return [(torch.from_numpy(self.transform(e.values)), index[e.label]) for e in examples]
+
+    def _loader(self, examples: list[SeriesExample], shuffle: bool) -> DataLoader | None:
+        if not examples:
+            return None
+        items = self._dataset(examples)
+        sampler = BucketBatchSampler(
+            [len(x) for x, _ in items], self.train.batch_size, shuffle=shuffle, seed=self.train.seed
+        )
+        return DataLoader(items, batch_sampler=sampler, collate_fn=collate_classification)
+
+    def loaders(self) -> tuple[Any, Any, Any]:
+        splits = self._splits()
+        return (
+            self._loader(splits["train"], True),
+            self._loader(splits["val"], False),
+            self._loader(splits["test"], False),
+        )
+
+    # ----- model --------------------------------------------------------------------------------------
+    def model_config(self) -> ClassifierConfig:
+        options = dict(self.model_options)
+        where = f"{self.where}: model"
+        derived = {"input_size", "num_classes"} & set(options)
+        if derived:
+            raise ConfigError(f"{where}: {sorted(derived)[0]!r} comes from the data; remove it")
+        if "vocab_size" in options:
+            raise ConfigError(f"{where}: 'vocab_size' does not apply: series are feature input; remove it")
+        sizes = {"input_size": self.num_features, "num_classes": len(self.labels)}
+        return from_dict(ClassifierConfig, {**options, **sizes}, where)
+
+    # ----- report -------------------------------------------------------------------------------------
+    def baselines(self) -> dict[str, dict[str, Any]]:
+        """Majority class and 1-NN (Euclidean, resampled to the longest TRAIN length), fitted on all of TRAIN
+        (train + validation, as the UCR archive reports them) and scored on the test split."""
+        splits = self._splits()
+        reference, test = splits["train"] + splits["val"], splits["test"]
+        truth = [e.label for e in test]
+        majority = Counter(e.label for e in reference).most_common(1)[0][0]
+        length = max(len(e) for e in reference)
+        resampled = [
+            resample_series([self.transform(e.values) for e in part], length) for part in (reference, test)
+        ]
+        nearest = nearest_neighbour(*(r.reshape(len(r), -1) for r in resampled))
+        neighbour = [reference[i].label for i in nearest]
+
+        def scores(name: str, guess: list[str]) -> dict[str, Any]:
+            return {"name": name, "test_accuracy": accuracy(truth, guess),
+                    "test_macro_f1": macro_f1(truth, guess, labels=self.labels)}  # fmt: skip
+
+        return {
+            "majority": scores(f"majority class ({majority})", [majority] * len(test)),
+            "nearest_neighbour": scores(f"1-NN, Euclidean, series resampled to {length} steps", neighbour),
+        }
+
+    def report(self, model: nn.Module, run_dir: Path) -> dict[str, Any]:
+        test = self._splits()["test"]
+        model.eval()
+        with torch.no_grad():
+            truth, guess, loss = self._predictions(model, self._loader(test, False))
+        names = list(range(len(self.labels)))
+        matrix = confusion_matrix(truth, guess, labels=names)
+        from rnnkit.training.plots import plot_confusion_matrix
+
+        plot_confusion_matrix(matrix, self.labels, run_dir / "confusion_matrix.png")
+        per_class = classification_report(truth, guess, labels=names, names=self.labels)
+        shown = list(range(0, len(test), max(1, len(test) // 5)))[:5]  # spread over the file
+        samples = self.predict(model, [format_series(test[i].values) for i in shown])
+        baselines = self.baselines()
+        return {
+            "test_loss": loss,
+            "test_accuracy": accuracy(truth, guess),
+            "test_macro_f1": macro_f1(truth, guess, labels=names),
+            "baseline": baselines["majority"],
+            "baseline_1nn": baselines["nearest_neighbour"],
+            "sizes": {split: len(examples) for split, examples in self._splits().items()},
+            "per_class": per_class,
+            "confusion_matrix": matrix,
+            "samples": [
+                {
+                    "index": i,
+                    "length": s["length"],
+                    "label": s["label"],
+                    "probability": s["probability"],
+                    "true": test[i].label,
+                }
+                for i, s in zip(shown, samples)
+            ],
+        }
+
+    # ----- predict ------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
+        """The label of each series written as a string (format: :func:`parse_series`; raw values, the
+        task standardises them). Returns ``{"input", "length", "label", "probability"}`` per input."""
+        model.eval()
+        series = []
+        for k, text in enumerate(inputs):
+            try:
+                series.append(torch.from_numpy(self.transform(parse_series(text, self.num_features))))
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"input {k + 1} of {len(inputs)}: {error}") from None
+        results = []
+        for start in range(0, len(series), 256):
+            values, lengths = pad_batch(series[start : start + 256], pad_value=0.0)  # (B, T, N), (B,)
+            probs = model.predict_proba(values.to(self.device), lengths.to(self.device)).cpu()
+            for text, length, p in zip(inputs[start : start + 256], lengths.tolist(), probs):
+                best = int(p.argmax())
+                results.append({"input": text, "length": length, "label": self.labels[best],
+                                "probability": round(float(p[best]), 4)})  # fmt: skip
+        return results
