@@ -17,7 +17,7 @@ Use with a ``DataLoader``::
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -27,6 +27,24 @@ from torch.utils.data import Sampler
 from rnnkit.data.vocab import BOS, EOS, PAD
 
 IGNORE_INDEX = -100
+
+
+def move_to_device(batch: Any, device: torch.device | str) -> Any:
+    """``batch`` with every tensor in it (nested dicts, lists, tuples, NamedTuples) moved to ``device``.
+
+    Example:
+        >>> move_to_device({"x": torch.ones(1), "n": [torch.zeros(1), 3]}, "cpu")
+        {'x': tensor([1.]), 'n': [tensor([0.]), 3]}
+    """
+    if isinstance(batch, Tensor):  # non_blocking only host -> GPU: a GPU -> host copy must be waited for
+        return batch.to(device, non_blocking=torch.device(device).type == "cuda")
+    if isinstance(batch, Mapping):
+        return type(batch)({k: move_to_device(v, device) for k, v in batch.items()})
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # NamedTuple
+        return type(batch)(*(move_to_device(v, device) for v in batch))
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to_device(v, device) for v in batch)
+    return batch
 
 
 def pad_batch(sequences: Sequence[Sequence[int] | Tensor], pad_value: float = PAD) -> tuple[Tensor, Tensor]:

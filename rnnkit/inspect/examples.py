@@ -9,13 +9,10 @@ loss of what the model predicted (−log p(ŷ) for a classifier).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-import torch
 from torch import Tensor, nn
 
-from rnnkit.data.batching import collate_pairs
-from rnnkit.data.vocab import EOS
+from rnnkit.tasks.base import Task
 
 __all__ = [
     "Example",
@@ -28,7 +25,6 @@ __all__ = [
 
 _LENGTH_OF = {"inputs": "lengths", "targets": "lengths", "chars": "lengths", "columns": "lengths",
               "src": "src_lengths", "tgt_in": "tgt_lengths", "tgt_out": "tgt_lengths"}  # fmt: skip
-TEXT_TASKS = ("classification", "tagging", "translation", "language_model")
 
 
 @dataclass
@@ -62,29 +58,6 @@ def split_batch(batch: dict[str, Tensor]) -> list[dict[str, Tensor]]:
     return singles
 
 
-def _vocab_tokens(vocab: Any, ids: Tensor) -> list[str]:
-    return [vocab.id_to_token(int(i)) for i in ids.reshape(-1)]
-
-
-def batch_tokens(task: Any, batch: dict[str, Tensor]) -> dict[str, list[str]]:
-    """Time-axis labels of a batch of one: its token ids read back through the task's vocabularies."""
-    if "src" in batch and hasattr(task, "source_vocab"):
-        return {"encoder": _vocab_tokens(task.source_vocab, batch["src"]),
-                "decoder": _vocab_tokens(task.target_vocab, batch["tgt_in"])}  # fmt: skip
-    inputs = batch.get("inputs")
-    vocab = getattr(task, "vocab", None)
-    if inputs is not None and vocab is not None and not inputs.is_floating_point():
-        return {"rnn": _vocab_tokens(vocab, inputs)}
-    return {}
-
-
-def _describe(task: Any, batch: dict[str, Tensor]) -> str:
-    labels, targets = getattr(task, "labels", None), batch.get("targets")
-    if labels is not None and targets is not None and targets.dim() == 1:
-        return f"true label: {labels[int(targets[0])]}"
-    return ""
-
-
 def _length(one: dict[str, Tensor]) -> int:
     for key in ("lengths", "src_lengths"):
         if key in one:
@@ -112,7 +85,7 @@ def choose_readable(lengths: list[int], count: int, shortest: int = 5, longest: 
     return sorted(picks)
 
 
-def validation_examples(task: Any, count: int = 3, split: str = "val", scan: int = 5000) -> list[Example]:
+def validation_examples(task: Task, count: int = 3, split: str = "val", scan: int = 5000) -> list[Example]:
     """``count`` examples of a run's validation data (``split="test"``: its test data; the test data also
     when there is no validation data), of readable lengths (:func:`choose_readable`) among the first
     ``scan`` sequences."""
@@ -131,73 +104,28 @@ def validation_examples(task: Any, count: int = 3, split: str = "val", scan: int
         Example(
             f"{name} example {k + 1}",
             candidates[i],
-            batch_tokens(task, candidates[i]),
-            _describe(task, candidates[i]),
+            task.batch_tokens(candidates[i]),
+            task.describe_example(candidates[i]),
         )
         for k, i in enumerate(chosen)
     ]
 
 
-@torch.no_grad()
-def text_examples(task: Any, model: nn.Module, texts: list[str]) -> list[Example]:
+def text_examples(task: Task, model: nn.Module, texts: list[str]) -> list[Example]:
     """Raw texts as examples, encoded as the task's ``predict`` encodes them, labelled with the model's own
-    prediction (there is no true label).
+    prediction (there is no true label): :meth:`Task.inspection_example` of each.
 
     Raises:
-        ValueError: the task does not take text (series tasks), or a text is too short for it.
+        ValueError: the task does not take text (series tasks), or a text is too short for it, naming it.
     """
-    model.eval()
-    device = next(model.parameters()).device
-    kind = getattr(task, "name", type(task).__name__)
     examples = []
     for k, text in enumerate(texts):
-        if kind == "classification":
-            batch = _to(task.batch([text]), device)
-            logits = model(batch["inputs"], batch["lengths"], **task.model_extras(batch))
-            probabilities = logits.softmax(-1)[0]
-            best = int(probabilities.argmax())
-            batch["targets"] = torch.tensor([best], device=device)
-            shown = task.tokens(text)[: batch["inputs"].size(1)] or ["<unk>"]
-            note = f"predicted: {task.labels[best]} (p = {probabilities[best]:.3f})"
-            examples.append(Example(f"text {k + 1}", batch, {"rnn": shown}, note))
-        elif kind == "tagging":
-            words, columns = task.split_text(text)
-            if not words:
-                raise ValueError(f"text {k + 1} has no words to tag")
-            batch = _to(task.batch([words], [columns]), device)
-            tags = model.decode(batch["inputs"], batch["lengths"], **task.model_extras(batch))
-            batch["targets"] = tags
-            note = "predicted tags: " + " ".join(task.labels[int(t)] for t in tags[0])
-            examples.append(Example(f"text {k + 1}", batch, {"rnn": words}, note))
-        elif kind == "translation":
-            src = task.encode_source(text)
-            source = torch.tensor([src], device=device)
-            decoded, _ = model.translate(source, torch.tensor([len(src)], device=device))
-            out = decoded.tokens[0, : int(decoded.lengths[0])].tolist()
-            out = out[:-1] if out and out[-1] == EOS else out
-            batch = _to(collate_pairs([(src, out)]), device)
-            note = f"translation: {task.decode_target(out)}"
-            examples.append(Example(f"text {k + 1}", batch, batch_tokens(task, batch), note))
-        elif kind == "language_model":
-            ids = task.vocab.encode(task.tokenizer.tokenize(text))
-            if len(ids) < 2:
-                raise ValueError(f"text {k + 1}: a language model needs at least 2 tokens, got {len(ids)}")
-            batch = {"inputs": torch.tensor([ids[:-1]], device=device),
-                     "targets": torch.tensor([ids[1:]], device=device),
-                     "lengths": torch.tensor([len(ids) - 1], device=device)}  # fmt: skip
-            examples.append(
-                Example(f"text {k + 1}", batch, batch_tokens(task, batch), "next-token prediction")
-            )
-        else:
-            raise ValueError(
-                f"--text works for the text tasks ({', '.join(TEXT_TASKS)}); a {kind} run takes no text: "
-                f"use `rnnkit report RUN`, which inspects its validation examples"
-            )
+        try:
+            batch, tokens, note = task.inspection_example(model, text)
+        except ValueError as error:
+            raise ValueError(f"text {k + 1}: {error}") from None
+        examples.append(Example(f"text {k + 1}", batch, tokens, note))
     return examples
-
-
-def _to(batch: dict[str, Tensor], device: torch.device) -> dict[str, Tensor]:
-    return {k: v.to(device) for k, v in batch.items()}
 
 
 def group_labels(tokens: list[str], steps: int, pool: int | None = None) -> list[str]:

@@ -26,6 +26,8 @@ from rnnkit.config import ConfigError, from_dict
 from rnnkit.training.config import TrainConfig
 
 TASKS: dict[str, type[Task]] = {}
+# a raw input ready to inspect: (batch of one with targets, time-axis labels per layer, what was predicted)
+InspectionInput = tuple[dict[str, Tensor], dict[str, list[str]], str]
 
 
 def character_sizes(chars: Any, options: dict[str, Any], where: str) -> dict[str, int]:
@@ -134,11 +136,21 @@ def task_class(name: str, where: str = "config") -> type[Task]:
 
 class Task:
     """How one kind of problem is trained, evaluated and used. Subclasses set ``name``, ``data_config``
-    (a dataclass) and implement the methods; the runner (:mod:`rnnkit.tasks.runner`) does the rest.
+    (a dataclass) and implement the methods; the runner (:mod:`rnnkit.tasks.runner`), inspection, the
+    server and the exporter use only the methods below, never a task's name or its internals.
 
     Lifecycle: ``prepare(run_dir)`` on a fresh run (read data, fit tokenizer/vocabulary/labels, save them
     with ``save_state``), or ``load_state(run_dir)`` to resume / predict; then ``build_model``, the loaders,
-    ``compute_loss`` and ``evaluate`` during training; ``report`` on the test data; ``predict`` on new inputs.
+    ``compute_loss`` and ``evaluate`` during training; ``report`` on the test data (pure: it returns the
+    results and writes nothing) and ``write_artifacts`` into a folder it is given (plots, samples).
+
+    Use on new inputs, one raw string each (a text, a sentence, a series)::
+
+        examples = task.parse_inputs(raw)          # InputError names the input that cannot be read
+        batch = task.encode_inputs(examples)       # one padded batch, as the model reads it
+        task.batch_tokens(one)                     # the time-axis labels of a batch of one (pictures)
+        task.predict(model, raw)                   # a JSON-able dict per input
+        task.inspection_example(model, raw[0])     # (batch of one with targets, tokens, note): inspection
     """
 
     name: ClassVar[str]
@@ -177,14 +189,65 @@ class Task:
         raise NotImplementedError
 
     def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
+        """Validation metrics (``val_*``) of ``model`` over ``loader``; writes nothing."""
         raise NotImplementedError
 
-    def report(self, model: nn.Module, run_dir: Path) -> dict[str, Any]:
-        """Test metrics, baselines, a few predictions; may write plots into ``run_dir``."""
+    def report(self, model: nn.Module) -> dict[str, Any]:
+        """Test metrics, baselines beside them, split sizes and a few predictions, as JSON-able values;
+        classes, tags and series are named by their labels. Writes nothing."""
         raise NotImplementedError
+
+    def write_artifacts(self, model: nn.Module, folder: Path, results: dict[str, Any]) -> list[Path]:
+        """Write the task's pictures and samples of ``results`` (what :meth:`report` returned) into
+        ``folder``; returns the files written. The default writes nothing."""
+        return []
 
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
         raise NotImplementedError
+
+    # ----- inputs: overridden where a raw input is more than a text -----------------------------------
+    def parse_inputs(self, inputs: list[str]) -> list[Any]:
+        """Raw inputs (one string each) as the examples :meth:`encode_inputs` takes; the default: the texts.
+
+        Raises:
+            InputError: an input the task cannot read, naming its place among the inputs.
+        """
+        return list(inputs)
+
+    def encode_inputs(self, examples: list[Any]) -> dict[str, Tensor]:
+        """Examples (:meth:`parse_inputs`) as one padded batch on the CPU, the way the model reads them."""
+        raise NotImplementedError(f"the {self.name} task does not encode raw inputs")
+
+    def batch_tokens(self, batch: dict[str, Tensor]) -> dict[str, list[str]]:
+        """Time-axis labels of a batch of one, per recorded layer (``"rnn"``; ``"encoder"`` and ``"decoder"``
+        for seq2seq): its token ids read back through the task's vocabulary; ``{}`` where steps have no
+        names (series)."""
+        inputs, vocab = batch.get("inputs"), getattr(self, "vocab", None)
+        if inputs is None or vocab is None or inputs.is_floating_point():
+            return {}
+        return {"rnn": [vocab.id_to_token(int(i)) for i in inputs.reshape(-1)]}
+
+    def describe_example(self, batch: dict[str, Tensor]) -> str:
+        """A line saying what a batch of one from the task's loaders is (its true label, where it has one)."""
+        labels, targets = getattr(self, "labels", None), batch.get("targets")
+        if labels is not None and targets is not None and targets.dim() == 1:
+            return f"true label: {labels[int(targets[0])]}"
+        return ""
+
+    def inspection_example(
+        self, model: nn.Module, text: str
+    ) -> tuple[dict[str, Tensor], dict[str, list[str]], str]:
+        """One raw input as a batch of one on the model's device, encoded as :meth:`predict` encodes it, with
+        the model's own prediction as its targets (a raw input has no true label), its time-axis labels and
+        a line saying what the model predicted.
+
+        Raises:
+            ValueError: the task takes no raw input to inspect, or this one is too short for it.
+        """
+        raise ValueError(
+            f"a {self.name} run takes no text to inspect: use `rnnkit report RUN`, which inspects its "
+            "validation examples"
+        )
 
     # ----- shared -------------------------------------------------------------------------------------
     EXTRA_INPUTS: ClassVar[tuple[str, ...]] = ("chars", "columns")

@@ -423,21 +423,42 @@ class ForecastingTask(Task):
             offset = offset.unsqueeze(-1)
         return self._raw((forecast + offset)[:, :, 0])
 
-    def report(self, model: nn.Module, run_dir: Path) -> dict[str, Any]:
+    def _test_forecasts(self, model: nn.Module) -> dict[str, Any]:
+        """The test forecasts of the model and the baselines, block by block from each origin."""
         self._load()
         d, values = self.data, self.values
         origins = list(range(self.n_fit, len(values), d.horizon))
-        actual, in_sample = values[self.n_fit :], values[: self.n_fit]
+        actual = values[self.n_fit :]
 
         def joined(blocks: np.ndarray) -> np.ndarray:  # (O, H, ...) -> (test_size, ...)
             return blocks.reshape(-1, *blocks.shape[2:])[: len(actual)]
 
         model_all = joined(self._forecast(model, np.stack([self.level[o - d.history : o] for o in origins])))
         quantiles = model.config.quantiles
-        model_point = model_all if quantiles is None else model_all[:, model.center]
         naive = joined(np.stack([seasonal_naive_forecast(values[:o], d.horizon, d.season) for o in origins]))
         hw = HoltWinters.fit(values[: self.n_train], d.season, d.baseline_seasonality)
-        smoothed = joined(hw.forecast(values, origins, d.horizon))
+        return {
+            "origins": origins,
+            "actual": actual,
+            "in_sample": values[: self.n_fit],
+            "model_all": model_all,
+            "model_point": model_all if quantiles is None else model_all[:, model.center],
+            "quantiles": quantiles,
+            "naive": naive,
+            "holt_winters": hw,
+            "smoothed": joined(hw.forecast(values, origins, d.horizon)),
+        }
+
+    def report(self, model: nn.Module) -> dict[str, Any]:
+        f = self._test_forecasts(model)
+        d, values, origins, actual, in_sample = (
+            self.data,
+            self.values,
+            f["origins"],
+            f["actual"],
+            f["in_sample"],
+        )
+        model_all, model_point, quantiles = f["model_all"], f["model_point"], f["quantiles"]
         results: dict[str, Any] = _scores(actual, model_point, in_sample, d.season)
         if quantiles is not None:
             inside = (model_all[:, 0] <= actual) & (actual <= model_all[:, -1])
@@ -448,23 +469,20 @@ class ForecastingTask(Task):
         naive_name = "seasonal naive" if d.season > 1 else "naive (last value)"
         results["baseline"] = {
             "name": f"{naive_name}, m={d.season}",
-            **_scores(actual, naive, in_sample, d.season),
+            **_scores(actual, f["naive"], in_sample, d.season),
         }
         results["baselines"] = {
             "seasonal_naive": results["baseline"],
-            "holt_winters": {"name": hw.describe(), **_scores(actual, smoothed, in_sample, d.season)},
+            "holt_winters": {
+                "name": f["holt_winters"].describe(),
+                **_scores(actual, f["smoothed"], in_sample, d.season),
+            },
         }
         times = self.series.times
         results["sizes"] = {
             **self.state()["sizes"],
             "train_windows": len(self._windows(0, self.n_train, d.stride)),
         }
-        columns = {"actual": actual, "forecast": model_point}
-        if quantiles is not None:
-            columns.update({f"q{q:g}": model_all[:, k] for k, q in enumerate(quantiles)})
-        columns.update({"seasonal_naive": naive, "holt_winters": smoothed})
-        origin_of = [times[o - 1] for o in origins for _ in range(d.horizon)][: len(actual)]
-        _write_forecast(run_dir / "forecast.csv", times[self.n_fit :], origin_of, columns)
         results["forecast"] = {
             "file": "forecast.csv",
             "origins": len(origins),
@@ -479,14 +497,26 @@ class ForecastingTask(Task):
             {"origin": times[o - 1], **s, "true": _rounded(values[o : o + d.horizon])}
             for o, s in zip(shown, samples)
         ]
+        return results
+
+    def write_artifacts(self, model: nn.Module, folder: Path, results: dict[str, Any]) -> list[Path]:
+        """``forecast.csv`` (every test step: actual, forecast, quantiles, baselines) and ``forecast.png``."""
         from rnnkit.training.plots import plot_forecast
 
+        f = self._test_forecasts(model)
+        d, times, origins, actual = self.data, self.series.times, f["origins"], f["actual"]
+        columns = {"actual": actual, "forecast": f["model_point"]}
+        if f["quantiles"] is not None:
+            columns.update({f"q{q:g}": f["model_all"][:, k] for k, q in enumerate(f["quantiles"])})
+        columns.update({"seasonal_naive": f["naive"], "holt_winters": f["smoothed"]})
+        origin_of = [times[o - 1] for o in origins for _ in range(d.horizon)][: len(actual)]
+        _write_forecast(folder / "forecast.csv", times[self.n_fit :], origin_of, columns)
         tail = min(self.n_fit, max(3 * len(actual), 2 * d.season, d.history))
         blocks = f"{len(origins)} x {d.horizon}-step" if len(origins) > 1 else f"{d.horizon}-step"
         mase_text = f"MASE {results['test_mase']:.3f} (seasonal naive {results['baseline']['test_mase']:.3f})"
-        plot_forecast(in_sample[-tail:], actual, model_all, run_dir / "forecast.png", quantiles,
+        plot_forecast(f["in_sample"][-tail:], actual, f["model_all"], folder / "forecast.png", f["quantiles"],
                       title=f"{self.series.columns[0]}: {blocks} test forecast, {mase_text}")  # fmt: skip
-        return results
+        return [folder / "forecast.csv", folder / "forecast.png"]
 
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
         d, windows, counts = self.data, [], []

@@ -106,9 +106,10 @@ def fit(
             "best_step": trained.best_step,
             "seconds": round(time.perf_counter() - started, 1),
         },
-        **task.report(trainer.model, run_dir),
+        **task.report(trainer.model),
         "model_dir": str(model_dir),
     }
+    task.write_artifacts(trainer.model, run_dir, results)
     _plot_curves(run_dir)
     atomic_write_text(run_dir / RESULTS, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return RunResult(run_dir, trainer.model, task, results)
@@ -163,9 +164,16 @@ def predict(run_dir: str | os.PathLike, inputs: list[str], device: str | None = 
 
 
 def evaluate(
-    run_dir: str | os.PathLike, data_overrides: list[str] = (), device: str | None = None
+    run_dir: str | os.PathLike,
+    data_overrides: list[str] = (),
+    device: str | None = None,
+    output: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
-    """Test metrics of a trained run, on its own test data or on other data (``data.path=...`` overrides)."""
+    """Test metrics of a trained run, on its own test data or on other data (``data.path=...`` overrides).
+
+    The run folder is left as it is. With ``output``, the results (``results.json``) and the task's
+    pictures (confusion matrix, forecast, ...) are written into that folder instead.
+    """
     run_dir = Path(run_dir)
     config = load_run_config(
         run_dir / RUN_CONFIG, [f"data.{o}" if not o.startswith("data.") else o for o in data_overrides]
@@ -175,4 +183,14 @@ def evaluate(
     task = _task(config, str(run_dir / RUN_CONFIG))
     task.load_state(run_dir)
     model = load_model(run_dir / "model", device=task.device)
-    return task.report(model, run_dir)
+    results = task.report(model)
+    if output is not None:
+        output = Path(output)
+        if output.resolve() == run_dir.resolve():
+            raise ValueError(
+                f"{output}: is the run folder itself; evaluate writes elsewhere, never over a run"
+            )
+        output.mkdir(parents=True, exist_ok=True)
+        task.write_artifacts(model, output, results)
+        atomic_write_text(output / RESULTS, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    return results

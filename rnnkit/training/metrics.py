@@ -143,6 +143,20 @@ def macro_f1(
     return classification_report(y_true, y_pred, labels, ignore_index=ignore_index)["macro"]["f1"]
 
 
+def labelled_matrix(matrix: list[list[int]], labels: Sequence[str]) -> dict[str, Any]:
+    """A confusion matrix as results keep it: the class names beside the counts, so that a reader (or a
+    plot) never has to know which id is which class. ``counts[i][j]``: true ``labels[i]`` predicted as
+    ``labels[j]``.
+
+    Example:
+        >>> labelled_matrix([[3, 1], [0, 2]], ["neg", "pos"])
+        {'labels': ['neg', 'pos'], 'counts': [[3, 1], [0, 2]]}
+    """
+    if len(matrix) != len(labels) or any(len(row) != len(labels) for row in matrix):
+        raise ValueError(f"labelled_matrix: a {len(labels)}-label matrix must be {len(labels)}x{len(labels)}")
+    return {"labels": [str(label) for label in labels], "counts": [list(row) for row in matrix]}
+
+
 def confusion_matrix(y_true: Any, y_pred: Any, labels: Sequence[Hashable] | None = None) -> list[list[int]]:
     """``matrix[i][j]`` = how many items of true class ``labels[i]`` were predicted as ``labels[j]``.
 

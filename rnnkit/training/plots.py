@@ -300,6 +300,13 @@ def plot_learning_curves(
 
 
 # ----- confusion matrix ------------------------------------------------------------------------------
+def plot_labelled_matrix(matrix: dict[str, Any], path: str | os.PathLike) -> Path:
+    """:func:`plot_confusion_matrix` of a :func:`~rnnkit.training.metrics.labelled_matrix` (``labels`` and
+    ``counts``, as ``results.json`` keeps it); returns ``path``."""
+    plot_confusion_matrix(matrix["counts"], matrix["labels"], path)
+    return Path(path)
+
+
 def plot_confusion_matrix(
     matrix: Any,
     labels: Sequence[str],

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnkit.data.batching import move_to_device
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.optim import build_optimizer, build_scheduler
 from rnnkit.training.seed import preserved_rng, seed_everything, seed_loader
@@ -63,24 +64,6 @@ class TrainState:
     last_eval_step: int | None = None
     stopped_early: bool = False
     history: list[dict[str, float]] = field(default_factory=list)
-
-
-def move_to_device(batch: Any, device: torch.device | str) -> Any:
-    """``batch`` with every tensor in it (nested dicts, lists, tuples, NamedTuples) moved to ``device``.
-
-    Example:
-        >>> move_to_device({"x": torch.ones(1), "n": [torch.zeros(1), 3]}, "cpu")
-        {'x': tensor([1.]), 'n': [tensor([0.]), 3]}
-    """
-    if isinstance(batch, Tensor):  # non_blocking only host -> GPU: a GPU -> host copy must be waited for
-        return batch.to(device, non_blocking=torch.device(device).type == "cuda")
-    if isinstance(batch, Mapping):
-        return type(batch)({k: move_to_device(v, device) for k, v in batch.items()})
-    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # NamedTuple
-        return type(batch)(*(move_to_device(v, device) for v in batch))
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(move_to_device(v, device) for v in batch)
-    return batch
 
 
 def batch_size_of(batch: Any) -> int:

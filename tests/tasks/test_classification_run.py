@@ -68,6 +68,42 @@ def test_predict_and_evaluate_a_trained_run(chatterbot_run, capsys, tmp_path):
     assert "test_accuracy" in capsys.readouterr().out
 
 
+def folder_digest(folder):
+    """sha256 of every file's path and bytes under ``folder``, and of its modification time."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(folder)}:{path.stat().st_mtime_ns}".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_evaluate_leaves_the_run_folder_unchanged_and_writes_only_where_told(chatterbot_run, tmp_path):
+    before = folder_digest(chatterbot_run)
+    evaluate(chatterbot_run)
+    assert main(["evaluate", str(chatterbot_run)]) == 0
+    out = tmp_path / "eval"
+    assert main(["evaluate", str(chatterbot_run), "--output", str(out)]) == 0
+    assert folder_digest(chatterbot_run) == before
+    assert {p.name for p in out.iterdir()} == {"results.json", "confusion_matrix.png"}
+    written = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert (
+        written["test_accuracy"] == json.loads((chatterbot_run / "results.json").read_text())["test_accuracy"]
+    )
+    with pytest.raises(ValueError, match="is the run folder itself"):
+        evaluate(chatterbot_run, output=chatterbot_run)
+
+
+def test_results_name_classes_by_their_labels(chatterbot_run):
+    results = json.loads((chatterbot_run / "results.json").read_text(encoding="utf-8"))
+    labels = sorted({e.label for e in load_chatterbot()})
+    assert results["confusion_matrix"]["labels"] == labels
+    counts = results["confusion_matrix"]["counts"]
+    assert len(counts) == len(labels) and sum(map(sum, counts)) == results["sizes"]["test"]
+    assert set(results["per_class"]["classes"]) == set(labels)
+
+
 def test_a_table_dataset_with_its_own_labels(tmp_path):
     rows = [(f"good great fine {i}", "pos") for i in range(40)] + [
         (f"bad awful poor {i}", "neg") for i in range(40)

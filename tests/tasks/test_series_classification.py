@@ -97,7 +97,10 @@ def test_a_toy_run_learns_and_reports_everything(toy_run):
         "test_macro_f1": pytest.approx(1 / 3),
     }  # fmt: skip  (F1 0 and 2/3)
     assert results["sizes"] == {"train": 36, "val": 4, "test": 20}
-    assert results["confusion_matrix"] == [[10, 0], [0, 10]]  # labels in string order: fall, rise
+    assert results["confusion_matrix"] == {
+        "labels": ["fall", "rise"],
+        "counts": [[10, 0], [0, 10]],
+    }  # labels in string order: fall, rise
     assert len(results["samples"]) == 5
     for sample in results["samples"]:
         assert set(sample) == {"index", "length", "label", "probability", "true"}
@@ -157,11 +160,9 @@ def test_predict_standardises_raw_strings_and_padding_changes_nothing(toy_run):
     scaled = (raw - torch.tensor(task.mean)) / torch.tensor(task.std)
     expected = model.predict_proba(scaled[None], torch.tensor([3]))[0]
     assert alone["probability"] == round(float(expected.max()), 4)
-    with pytest.raises(
-        ValueError, match=r"input 2 of 2: step 1 has 3 values, expected 2 \(one per dimension\)"
-    ):
+    with pytest.raises(ValueError, match=r"input 2: step 1 has 3 values, expected 2 \(one per dimension\)"):
         predict(result.run_dir, [rise, "1,2,3"])
-    with pytest.raises(ValueError, match=r"input 1 of 1: step 2, dimension 1: expected a number or '\?'"):
+    with pytest.raises(ValueError, match=r"input 1: step 2, dimension 1: expected a number or '\?'"):
         predict(result.run_dir, ["1,2;x,3"])
 
 

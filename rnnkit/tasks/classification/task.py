@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,15 +11,23 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from rnnkit.config import ConfigError, from_dict
-from rnnkit.data.batching import BucketBatchSampler, collate_classification, pad_words
+from rnnkit.data.batching import BucketBatchSampler, collate_classification, move_to_device, pad_words
 from rnnkit.data.records import TextExample
 from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import Vocab, character_vocab, encode_characters
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.base import Task, character_sizes, register_task
+from rnnkit.tasks.classification.baseline import majority_baseline
 from rnnkit.tasks.classification.data import ClassificationData, load_splits
 from rnnkit.training.losses import masked_cross_entropy
-from rnnkit.training.metrics import accuracy, classification_report, confusion_matrix, macro_f1
+from rnnkit.training.metrics import (
+    accuracy,
+    classification_report,
+    confusion_matrix,
+    labelled_matrix,
+    macro_f1,
+)
+from rnnkit.training.plots import plot_labelled_matrix
 
 
 def classify_batches(
@@ -30,7 +37,7 @@ def classify_batches(
     batches; shared by the text and the series classification tasks."""
     truth, guess, loss_sum, count = [], [], 0.0, 0
     for batch in loader:
-        batch = {k: v.to(device) for k, v in batch.items()}
+        batch = move_to_device(batch, device)
         logits = model(batch["inputs"], batch["lengths"], **Task.model_extras(batch))
         loss_sum += masked_cross_entropy(logits, batch["targets"]).item() * len(logits)
         count += len(logits)
@@ -180,31 +187,47 @@ class ClassificationTask(ClassifierMethods, Task):
             raise ConfigError(f"{where}: unknown preset {self.model_options['preset']!r} (known: conv_lstm)")
         return from_dict(ClassifierConfig, {**options, **sizes}, where)
 
-    def report(self, model: nn.Module, run_dir: Path) -> dict[str, Any]:
+    def report(self, model: nn.Module) -> dict[str, Any]:
         _, _, test_loader = self.loaders()
         model.eval()
         with torch.no_grad():
             truth, guess, loss = self._predictions(model, test_loader)
-        majority = Counter(e.label for e in self.splits["train"]).most_common(1)[0][0]
-        majority_accuracy = sum(e.label == majority for e in self.splits["test"]) / len(self.splits["test"])
         names = list(range(len(self.labels)))
         matrix = confusion_matrix(truth, guess, labels=names)
-        from rnnkit.training.plots import plot_confusion_matrix
-
-        plot_confusion_matrix(matrix, self.labels, run_dir / "confusion_matrix.png")
-        per_class = classification_report(truth, guess, labels=names)
         shown = self.splits["test"][:: max(1, len(self.splits["test"]) // 5)][:5]  # spread over the labels
         samples = self.predict(model, [e.text for e in shown])
         return {
             "test_loss": loss,
             "test_accuracy": accuracy(truth, guess),
             "test_macro_f1": macro_f1(truth, guess, labels=names),
-            "baseline": {"name": f"majority class ({majority})", "test_accuracy": majority_accuracy},
+            "baseline": majority_baseline(
+                [e.label for e in self.splits["train"]], [e.label for e in self.splits["test"]]
+            ),
             "sizes": {split: len(examples) for split, examples in self.splits.items()},
-            "per_class": {self.labels[k] if isinstance(k, int) else k: v for k, v in per_class.items()},
-            "confusion_matrix": matrix,
+            "per_class": classification_report(truth, guess, labels=names, names=self.labels),
+            "confusion_matrix": labelled_matrix(matrix, self.labels),
             "samples": [{**s, "true": e.label} for s, e in zip(samples, shown)],
         }
+
+    def write_artifacts(self, model: nn.Module, folder: Path, results: dict[str, Any]) -> list[Path]:
+        """``confusion_matrix.png`` of the test results."""
+        return [plot_labelled_matrix(results["confusion_matrix"], folder / "confusion_matrix.png")]
+
+    # ----- inputs -------------------------------------------------------------------------------------
+    def encode_inputs(self, examples: list[str]) -> dict[str, Tensor]:
+        return self.batch(examples)
+
+    @torch.no_grad()
+    def inspection_example(
+        self, model: nn.Module, text: str
+    ) -> tuple[dict[str, Tensor], dict[str, list[str]], str]:
+        model.eval()
+        batch = move_to_device(self.batch([text]), next(model.parameters()).device)
+        probabilities = model(batch["inputs"], batch["lengths"], **self.model_extras(batch)).softmax(-1)[0]
+        best = int(probabilities.argmax())
+        batch["targets"] = torch.tensor([best], device=batch["inputs"].device)
+        shown = self.tokens(text)[: batch["inputs"].size(1)] or ["<unk>"]
+        return batch, {"rnn": shown}, f"predicted: {self.labels[best]} (p = {probabilities[best]:.3f})"
 
     @torch.no_grad()
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
@@ -212,7 +235,7 @@ class ClassificationTask(ClassifierMethods, Task):
         results = []
         for start in range(0, len(inputs), 256):
             chunk = inputs[start : start + 256]
-            batch = {k: v.to(self.device) for k, v in self.batch(chunk).items()}
+            batch = move_to_device(self.batch(chunk), self.device)
             probs = model.predict_proba(batch["inputs"], batch["lengths"], **self.model_extras(batch)).cpu()
             for text, p in zip(chunk, probs):
                 best = int(p.argmax())

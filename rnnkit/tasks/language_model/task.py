@@ -11,10 +11,11 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from rnnkit.config import ConfigError, atomic_write_text, from_dict
+from rnnkit.data.batching import IGNORE_INDEX, move_to_device, pad_batch
 from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import Vocab
 from rnnkit.models.generator import GeneratorConfig, SequenceGenerator
-from rnnkit.tasks.base import Task, register_task
+from rnnkit.tasks.base import InspectionInput, Task, register_task
 from rnnkit.tasks.language_model.baseline import unigram_bits
 from rnnkit.tasks.language_model.batches import (
     ChunkSampler,
@@ -29,7 +30,6 @@ from rnnkit.tasks.language_model.data import (
 )
 from rnnkit.training.losses import masked_cross_entropy
 from rnnkit.training.metrics import bits_per_character, perplexity
-from rnnkit.training.trainer import move_to_device
 
 
 @register_task
@@ -129,7 +129,7 @@ class LanguageModelTask(Task):
     def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
         return self.metrics("val", *score_streams(model, loader))
 
-    def report(self, model: nn.Module, run_dir: Path) -> dict[str, Any]:
+    def report(self, model: nn.Module) -> dict[str, Any]:
         model.eval()
         device = next(model.parameters()).device
         with torch.no_grad():
@@ -144,7 +144,6 @@ class LanguageModelTask(Task):
         if unit == "char":
             baseline["test_bpc"] = test_bits
         sample = self.continue_text(model, self.data.generation.prompt)
-        atomic_write_text(run_dir / "sample.txt", sample["text"] + "\n")
         texts = self.texts()
         return {
             **self.metrics("test", nll, count),
@@ -158,6 +157,29 @@ class LanguageModelTask(Task):
             },
             "samples": [sample],
         }
+
+    def write_artifacts(self, model: nn.Module, folder: Path, results: dict[str, Any]) -> list[Path]:
+        """``sample.txt``: the text generated from ``data.generation.prompt``."""
+        path = folder / "sample.txt"
+        atomic_write_text(path, results["samples"][0]["text"] + "\n")
+        return [path]
+
+    # ----- inputs -------------------------------------------------------------------------------------
+    def encode_inputs(self, examples: list[str]) -> dict[str, Tensor]:
+        """Texts as next-token prediction batches: ``inputs`` all tokens but the last, ``targets`` all but
+        the first (texts of fewer than 2 tokens are refused by :meth:`inspection_example`)."""
+        ids = [self.vocab.encode(self.tokenizer.tokenize(text)) for text in examples]
+        inputs, lengths = pad_batch([i[:-1] for i in ids])
+        targets, _ = pad_batch([i[1:] for i in ids], pad_value=IGNORE_INDEX)
+        return {"inputs": inputs, "targets": targets, "lengths": lengths}
+
+    @torch.no_grad()
+    def inspection_example(self, model: nn.Module, text: str) -> InspectionInput:
+        ids = self.vocab.encode(self.tokenizer.tokenize(text))
+        if len(ids) < 2:
+            raise ValueError(f"a language model needs at least 2 tokens, got {len(ids)}")
+        batch = move_to_device(self.encode_inputs([text]), next(model.parameters()).device)
+        return batch, self.batch_tokens(batch), "next-token prediction"
 
     # ----- generation ---------------------------------------------------------------------------------
     def continue_text(self, model: nn.Module, prompt: str) -> dict[str, Any]:

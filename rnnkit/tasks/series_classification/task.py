@@ -16,7 +16,7 @@ from rnnkit.data.batching import BucketBatchSampler, collate_classification, pad
 from rnnkit.data.records import SeriesExample
 from rnnkit.models.classifier import ClassifierConfig
 from rnnkit.models.scaling import SeriesScaler
-from rnnkit.tasks.base import Task, register_task
+from rnnkit.tasks.base import InputError, Task, register_task
 from rnnkit.tasks.classification import ClassifierMethods
 from rnnkit.tasks.series_classification.baseline import nearest_neighbour
 from rnnkit.tasks.series_classification.data import (
@@ -28,7 +28,14 @@ from rnnkit.tasks.series_classification.data import (
     resample_series,
     sort_labels,
 )
-from rnnkit.training.metrics import accuracy, classification_report, confusion_matrix, macro_f1
+from rnnkit.training.metrics import (
+    accuracy,
+    classification_report,
+    confusion_matrix,
+    labelled_matrix,
+    macro_f1,
+)
+from rnnkit.training.plots import plot_labelled_matrix
 
 
 @register_task
@@ -135,16 +142,13 @@ class SeriesClassificationTask(ClassifierMethods, Task):
             "nearest_neighbour": scores(f"1-NN, Euclidean, series resampled to {length} steps", neighbour),
         }
 
-    def report(self, model: nn.Module, run_dir: Path) -> dict[str, Any]:
+    def report(self, model: nn.Module) -> dict[str, Any]:
         test = self._splits()["test"]
         model.eval()
         with torch.no_grad():
             truth, guess, loss = self._predictions(model, self._loader(test, False))
         names = list(range(len(self.labels)))
         matrix = confusion_matrix(truth, guess, labels=names)
-        from rnnkit.training.plots import plot_confusion_matrix
-
-        plot_confusion_matrix(matrix, self.labels, run_dir / "confusion_matrix.png")
         per_class = classification_report(truth, guess, labels=names, names=self.labels)
         shown = list(range(0, len(test), max(1, len(test) // 5)))[:5]  # spread over the file
         samples = self.predict(model, [format_series(test[i].values) for i in shown])
@@ -157,7 +161,7 @@ class SeriesClassificationTask(ClassifierMethods, Task):
             "baseline_1nn": baselines["nearest_neighbour"],
             "sizes": {split: len(examples) for split, examples in self._splits().items()},
             "per_class": per_class,
-            "confusion_matrix": matrix,
+            "confusion_matrix": labelled_matrix(matrix, self.labels),
             "samples": [
                 {
                     "index": i,
@@ -170,18 +174,35 @@ class SeriesClassificationTask(ClassifierMethods, Task):
             ],
         }
 
-    # ----- predict ------------------------------------------------------------------------------------
+    def write_artifacts(self, model: nn.Module, folder: Path, results: dict[str, Any]) -> list[Path]:
+        """``confusion_matrix.png`` of the test results."""
+        return [plot_labelled_matrix(results["confusion_matrix"], folder / "confusion_matrix.png")]
+
+    # ----- inputs and predict -------------------------------------------------------------------------
+    def parse_inputs(self, inputs: list[str]) -> list[Tensor]:
+        """Each input string (format: :func:`parse_series`; raw values) as a standardised ``(T, N)`` tensor.
+
+        Raises:
+            InputError: an input that is not a series of ``num_features`` numbers per step.
+        """
+        series = []
+        for number, text in enumerate(inputs, 1):
+            try:
+                series.append(torch.from_numpy(self.transform(parse_series(text, self.num_features))))
+            except (TypeError, ValueError) as error:
+                raise InputError(number, str(error)) from None
+        return series
+
+    def encode_inputs(self, examples: list[Tensor]) -> dict[str, Tensor]:
+        values, lengths = pad_batch(examples, pad_value=0.0)  # (B, T, N), (B,)
+        return {"inputs": values, "lengths": lengths}
+
     @torch.no_grad()
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
         """The label of each series written as a string (format: :func:`parse_series`; raw values, the
         task standardises them). Returns ``{"input", "length", "label", "probability"}`` per input."""
         model.eval()
-        series = []
-        for k, text in enumerate(inputs):
-            try:
-                series.append(torch.from_numpy(self.transform(parse_series(text, self.num_features))))
-            except (TypeError, ValueError) as error:
-                raise type(error)(f"input {k + 1} of {len(inputs)}: {error}") from None
+        series = self.parse_inputs(inputs)
         results = []
         for start in range(0, len(series), 256):
             values, lengths = pad_batch(series[start : start + 256], pad_value=0.0)  # (B, T, N), (B,)

@@ -12,11 +12,11 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from rnnkit.config import ConfigError, from_dict
-from rnnkit.data.batching import BucketBatchSampler, collate_tagging, pad_batch, pad_words
+from rnnkit.data.batching import BucketBatchSampler, collate_tagging, move_to_device, pad_batch, pad_words
 from rnnkit.data.records import TaggedSentence
 from rnnkit.data.vocab import PAD, SPECIALS, UNK, Vocab, character_vocab, encode_characters
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
-from rnnkit.tasks.base import InputError, Task, character_sizes, register_task
+from rnnkit.tasks.base import InputError, InspectionInput, Task, character_sizes, register_task
 from rnnkit.tasks.tagging.baseline import MostFrequentTag
 from rnnkit.tasks.tagging.data import (
     DEFAULT_TAGS,
@@ -34,7 +34,9 @@ from rnnkit.training.metrics import (
     classification_report,
     confusion_matrix,
     extract_chunks,
+    labelled_matrix,
 )
+from rnnkit.training.plots import plot_labelled_matrix
 
 
 @register_task
@@ -281,7 +283,7 @@ class TaggingTask(Task):
         """Gold and predicted tag ids per sentence, and the token-weighted mean loss."""
         gold, guess, loss_sum, count = [], [], 0.0, 0
         for batch in loader:
-            batch = {k: v.to(self.device) for k, v in batch.items()}
+            batch = move_to_device(batch, self.device)
             emissions = model(batch["inputs"], batch["lengths"], **self.model_extras(batch))
             tokens = int(batch["lengths"].sum())
             loss_sum += self._loss(model, emissions, batch).item() * tokens
@@ -307,7 +309,7 @@ class TaggingTask(Task):
         gold, guess, loss = self._run(model, loader)
         return {"val_loss": loss, **self._scores(self._names(gold), self._names(guess), "val")}
 
-    def report(self, model: nn.Module, run_dir: Path) -> dict[str, Any]:
+    def report(self, model: nn.Module) -> dict[str, Any]:
         _, _, test_loader = self.loaders()
         model.eval()
         with torch.no_grad():
@@ -325,11 +327,7 @@ class TaggingTask(Task):
         ]
         names = list(range(len(self.labels)))
         flat_gold, flat_guess = [t for s in gold_ids for t in s], [t for s in guess_ids for t in s]
-        if len(self.labels) <= MAX_PLOTTED_TAGS:
-            from rnnkit.training.plots import plot_confusion_matrix
-
-            matrix = confusion_matrix(flat_gold, flat_guess, labels=names)
-            plot_confusion_matrix(matrix, self.labels, run_dir / "confusion_matrix.png")
+        matrix = confusion_matrix(flat_gold, flat_guess, labels=names)
         per_tag = classification_report(flat_gold, flat_guess, labels=names, names=self.labels)
         shown = self.splits["test"][:: max(1, len(self.splits["test"]) // 5)][:5]
         columns = self.data.feature_columns
@@ -349,11 +347,18 @@ class TaggingTask(Task):
             "sizes": {name: len(part) for name, part in self.splits.items()},
             "tokens": {name: sum(map(len, part)) for name, part in self.splits.items()},
             "per_tag": per_tag,
+            "confusion_matrix": labelled_matrix(matrix, self.labels),
             "samples": [{**r, "true": list(s.tags)} for r, s in zip(samples, shown)],
         }
         if self.scheme is not None:
             results["per_chunk_type"] = chunk_f1(gold, guess, METRIC_SCHEME[self.scheme])["per_type"]
         return results
+
+    def write_artifacts(self, model: nn.Module, folder: Path, results: dict[str, Any]) -> list[Path]:
+        """``confusion_matrix.png`` of the test tags, for tag sets small enough to read (60 tags at most)."""
+        if len(self.labels) > MAX_PLOTTED_TAGS:
+            return []
+        return [plot_labelled_matrix(results["confusion_matrix"], folder / "confusion_matrix.png")]
 
     # ----- inference ----------------------------------------------------------------------------------
     @torch.no_grad()
@@ -370,7 +375,7 @@ class TaggingTask(Task):
         for start in range(0, len(todo), 256):
             chunk = todo[start : start + 256]
             batch = self.batch([token_lists[k] for k in chunk], [column_lists[k] for k in chunk])
-            batch = {k: v.to(self.device) for k, v in batch.items()}
+            batch = move_to_device(batch, self.device)
             paths = model.decode(batch["inputs"], batch["lengths"], **self.model_extras(batch)).tolist()
             for k, n, path in zip(chunk, batch["lengths"].tolist(), paths):
                 tags[k] = [self.labels[i] for i in path[:n]]
@@ -386,6 +391,34 @@ class TaggingTask(Task):
             results.append(result)
         return results
 
+    def parse_inputs(self, inputs: list[str]) -> list[tuple[list[str], list[list[str]]]]:
+        """Each raw sentence as its words and the values of its feature columns (:meth:`split_text`).
+
+        Raises:
+            InputError: a word without the feature columns the model reads, naming the input.
+        """
+        parsed = []
+        for number, text in enumerate(inputs, 1):
+            try:
+                parsed.append(self.split_text(text))
+            except ValueError as error:
+                raise InputError(number, str(error)) from None
+        return parsed
+
+    def encode_inputs(self, examples: list[tuple[list[str], list[list[str]]]]) -> dict[str, Tensor]:
+        return self.batch([words for words, _ in examples], [columns for _, columns in examples])
+
+    @torch.no_grad()
+    def inspection_example(self, model: nn.Module, text: str) -> InspectionInput:
+        model.eval()
+        words, columns = self.parse_inputs([text])[0]
+        if not words:
+            raise ValueError("the text has no words to tag")
+        batch = move_to_device(self.batch([words], [columns]), next(model.parameters()).device)
+        tags = model.decode(batch["inputs"], batch["lengths"], **self.model_extras(batch))
+        batch["targets"] = tags
+        return batch, {"rnn": words}, "predicted tags: " + " ".join(self.labels[int(t)] for t in tags[0])
+
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
         """Tags for raw sentences, split on whitespace (and punctuation, with ``data.split_punctuation``):
         ``{"text", "tokens", "tags"}`` each, plus ``"chunks"`` (type, start, end, text) for IOB tags.
@@ -394,15 +427,8 @@ class TaggingTask(Task):
         Raises:
             ValueError: a word without the feature columns the model reads, naming the input line.
         """
-        words, columns = [], []
-        for number, text in enumerate(inputs, 1):
-            try:
-                w, c = self.split_text(text)
-            except ValueError as error:
-                raise InputError(number, str(error)) from None
-            words.append(w)
-            columns.append(c)
-        results = self._tag_tokens(model, words, columns)
+        parsed = self.parse_inputs(inputs)
+        results = self._tag_tokens(model, [w for w, _ in parsed], [c for _, c in parsed])
         for result, text in zip(results, inputs):
             result["text"] = text
         return results

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from rnnkit.config import ConfigError, from_dict
-from rnnkit.data.batching import IGNORE_INDEX, BucketBatchSampler, collate_pairs, pad_batch
+from rnnkit.data.batching import IGNORE_INDEX, BucketBatchSampler, collate_pairs, move_to_device, pad_batch
 from rnnkit.data.records import TextPair
 from rnnkit.data.tokenizers import (
     Tokenizer,
@@ -22,7 +22,7 @@ from rnnkit.data.tokenizers import (
 )
 from rnnkit.data.vocab import BOS, EOS, PAD, UNK, Vocab
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
-from rnnkit.tasks.base import Task, register_task
+from rnnkit.tasks.base import InspectionInput, Task, register_task
 from rnnkit.tasks.translation.data import (
     DECODE_BATCH,
     TranslationData,
@@ -148,7 +148,7 @@ class TranslationTask(Task):
         """The mean cross-entropy per target token (EOS included) over the whole loader."""
         total, tokens = 0.0, 0
         for batch in loader:
-            batch = {k: v.to(self.device) for k, v in batch.items()}
+            batch = move_to_device(batch, self.device)
             count = int((batch["tgt_out"] != IGNORE_INDEX).sum())
             total += self.compute_loss(model, batch).item() * count
             tokens += count
@@ -205,7 +205,7 @@ class TranslationTask(Task):
             "val_chrf": scores["chrf"],
         }
 
-    def report(self, model: nn.Module, run_dir: Path) -> dict[str, Any]:
+    def report(self, model: nn.Module) -> dict[str, Any]:
         """Test loss, BLEU and chrF of greedy and beam decodes of every test sentence, the copy-the-source
         baseline's BLEU and chrF, split and vocabulary sizes, and five sample translations."""
         train_loader, _, test_loader = self.loaders()
@@ -240,6 +240,32 @@ class TranslationTask(Task):
                 for k in shown
             ],
         }
+
+    def encode_inputs(self, examples: list[str]) -> dict[str, Tensor]:
+        """Source sentences as ``src (B, S)`` and ``src_lengths (B,)``."""
+        src, src_lengths = pad_batch([self.encode_source(text) for text in examples])
+        return {"src": src, "src_lengths": src_lengths}
+
+    def batch_tokens(self, batch: dict[str, Tensor]) -> dict[str, list[str]]:
+        """The source tokens (encoder) and the decoder's input tokens, ``<bos>`` first (decoder)."""
+        read = lambda vocab, ids: [vocab.id_to_token(int(i)) for i in ids.reshape(-1)]  # noqa: E731
+        return {
+            "encoder": read(self.source_vocab, batch["src"]),
+            "decoder": read(self.target_vocab, batch["tgt_in"]),
+        }
+
+    @torch.no_grad()
+    def inspection_example(self, model: nn.Module, text: str) -> InspectionInput:
+        model.eval()
+        device = next(model.parameters()).device
+        src = self.encode_source(text)
+        decoded, _ = model.translate(
+            torch.tensor([src], device=device), torch.tensor([len(src)], device=device)
+        )
+        out = decoded.tokens[0, : int(decoded.lengths[0])].tolist()
+        out = out[:-1] if out and out[-1] == EOS else out
+        batch = move_to_device(collate_pairs([(src, out)]), device)
+        return batch, self.batch_tokens(batch), f"translation: {self.decode_target(out)}"
 
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
         model.eval()
