@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from rnnkit.config import ConfigError
 from rnnkit.data.records import TextExample, split_stratified
+from rnnkit.data.splits import complete_splits, own_files, read_own_files
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,11 @@ class ClassificationData:
         dataset: ``"chatterbot"`` (the installed chat corpus, topics as labels: the offline default), a
             catalog name (``nsmc``, ``mr``, ``sst2``, ...: see ``rnnkit data list``), or ``"table"``.
         path: a local copy of a catalog dataset (no download), or the file for ``dataset="table"``.
-        format, text_column, label_column: how to read ``dataset="table"`` (csv, tsv or jsonl).
+        train, validation, test: your own files (csv, tsv or jsonl tables), used instead of ``dataset``;
+            without ``validation`` / ``test`` those splits are held out of ``train`` (stratified, seeded,
+            logged).
+        format, text_column, label_column: how to read tables (``dataset="table"``, own files and
+            ``train_table``): csv, tsv or jsonl; None: by each file's suffix (tsv for other suffixes).
         languages: the chatterbot corpus' languages.
         tokenizer: ``char``, ``word`` (Unicode-aware, NFC), ``morpheme`` (Korean, kiwipiepy), ``bpe`` or
             ``unigram`` (trained on the training texts, ``subword_vocab_size`` pieces).
@@ -41,7 +46,10 @@ class ClassificationData:
 
     dataset: str = "chatterbot"
     path: str | None = None
-    format: Literal["csv", "tsv", "jsonl"] = "tsv"
+    train: str | None = None
+    validation: str | None = None
+    test: str | None = None
+    format: Literal["csv", "tsv", "jsonl"] | None = None
     text_column: str = "text"
     label_column: str = "label"
     languages: tuple[str, ...] = ("korean", "english")
@@ -63,6 +71,14 @@ class ClassificationData:
         for name in ("val_fraction", "test_fraction"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"ClassificationData.{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.train is not None and (self.path is not None or self.dataset not in ("chatterbot", "table")):
+            raise ValueError(
+                "ClassificationData: data.train (your own files) replaces dataset and path; remove them"
+            )
+        if self.train is None and (self.validation is not None or self.test is not None):
+            raise ValueError(
+                "ClassificationData: data.validation / data.test need data.train (the training file)"
+            )
         if self.dataset == "table" and self.path is None:
             raise ValueError("ClassificationData: dataset='table' needs path= (the csv/tsv/jsonl file)")
         if self.max_length is not None and self.max_length < 1:
@@ -71,16 +87,38 @@ class ClassificationData:
             raise ValueError(f"ClassificationData.max_word_length must be >= 1, got {self.max_word_length}")
 
 
+def table_format_of(data: ClassificationData, path: str | Path) -> str:
+    """The table format to read ``path`` with: ``data.format``, else the file's suffix, else tsv.
+
+    Example:
+        >>> data = ClassificationData()
+        >>> table_format_of(data, "reviews.csv"), table_format_of(data, "x.txt")
+        ('csv', 'tsv')
+    """
+    if data.format is not None:
+        return data.format
+    return {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(Path(path).suffix.lower(), "tsv")
+
+
+def read_table(data: ClassificationData, path: str | Path) -> list[TextExample]:
+    """The labelled texts of one table file (``data.text_column``, ``data.label_column``)."""
+    from rnnkit.data.loaders_table import load_table
+
+    return load_table(path, table_format_of(data, path), text=data.text_column, label=data.label_column)
+
+
 def load_splits(data: ClassificationData) -> dict[str, list[TextExample]]:
-    """Train / validation / test examples, using the dataset's own splits where it has them."""
-    if data.dataset == "chatterbot":
+    """Train / validation / test examples: the user's own files, or the dataset's own splits where it has
+    them; what is missing is held out of the training data, stratified (:func:`complete_splits`)."""
+    files = own_files(data)
+    if files:
+        splits: dict[str, Any] = read_own_files(files, lambda path: read_table(data, path))
+    elif data.dataset == "chatterbot":
         from rnnkit.data.chatterbot import load_chatterbot
 
-        splits: dict[str, Any] = {"all": load_chatterbot(data.languages, data.path)}
+        splits = {"all": load_chatterbot(data.languages, data.path)}
     elif data.dataset == "table":
-        from rnnkit.data.loaders_table import load_table
-
-        splits = {"all": load_table(data.path, data.format, text=data.text_column, label=data.label_column)}
+        splits = {"all": read_table(data, data.path)}
     else:
         from rnnkit.data.catalog import load_dataset
 
@@ -88,24 +126,17 @@ def load_splits(data: ClassificationData) -> dict[str, list[TextExample]]:
     train = splits.get("train", splits.get("all"))
     if not train or not isinstance(train[0], TextExample):
         raise ConfigError(f"data: dataset {data.dataset!r} has no labelled texts for classification")
-    test = splits.get("test")
-    if test is None:
-        train, test = split_stratified(train, data.test_fraction, data.split_seed)
-    val = splits.get("dev", splits.get("validation"))
-    if val is None and data.val_fraction > 0:
-        train, val = split_stratified(
-            train, data.val_fraction / (1 - data.test_fraction), data.split_seed + 1
-        )
+    out = complete_splits(splits, split_stratified, data.val_fraction, data.test_fraction, data.split_seed,
+                          unit="texts")  # fmt: skip
     if data.train_table is not None:
-        train = _train_table(data, held_out={e.text for e in [*(val or []), *test]})
-    return {"train": train, "val": val or [], "test": test}
+        out["train"] = _train_table(data, held_out={e.text for e in [*out["val"], *out["test"]]})
+    return out
 
 
 def _train_table(data: ClassificationData, held_out: set[str]) -> list[TextExample]:
     """The rows of ``data.train_table`` that are not validation or test texts."""
     import warnings
 
-    from rnnkit.data.loaders_table import load_table
     from rnnkit.data.reading import DataWarning
 
     path = Path(data.train_table)
@@ -114,7 +145,7 @@ def _train_table(data: ClassificationData, held_out: set[str]) -> list[TextExamp
 
         folder = Path(data.path) if data.path is not None else default_cache_dir() / data.dataset
         path = (folder if folder.is_dir() else folder.parent) / path
-    rows = load_table(path, data.format, text=data.text_column, label=data.label_column)
+    rows = read_table(data, path)
     kept = [e for e in rows if e.text not in held_out]
     if len(kept) < len(rows):
         warnings.warn(

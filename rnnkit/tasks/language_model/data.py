@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rnnkit.config import ConfigError
+from rnnkit.data.splits import complete_splits, own_files, read_own_files
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class LanguageModelData:
     Attributes:
         dataset: a catalog name of plain text (``tinyshakespeare``), or ``"text"`` for the file ``path``.
         path: a local copy of the catalog dataset (no download), or the UTF-8 file for ``dataset="text"``.
+        train, validation, test: your own text files, used instead of ``dataset``; without ``validation`` /
+            ``test`` those parts are cut off the end of ``train`` (contiguous, logged).
         encoding: of ``dataset="text"``'s file (``"auto"``: UTF-8, else Latin-1 per line).
         tokenizer: ``char`` (the default), ``word`` (words and punctuation; ``detokenize`` joins them with
             spaces, so generated text loses line breaks) or ``bpe`` (``subword_vocab_size`` pieces trained on
@@ -70,6 +73,9 @@ class LanguageModelData:
 
     dataset: str = "tinyshakespeare"
     path: str | None = None
+    train: str | None = None
+    validation: str | None = None
+    test: str | None = None
     encoding: str = "utf-8"
     tokenizer: Literal["char", "word", "bpe"] = "char"
     lowercase: bool = False
@@ -95,7 +101,11 @@ class LanguageModelData:
                 f"LanguageModelData: val_fraction + test_fraction must be < 1 (some text must remain for "
                 f"training), got {self.val_fraction} + {self.test_fraction}"
             )
-        if self.dataset == "text" and self.path is None:
+        if self.train is not None and self.path is not None:
+            raise ValueError("LanguageModelData: data.train (your own files) replaces dataset and path")
+        if self.train is None and (self.validation is not None or self.test is not None):
+            raise ValueError("LanguageModelData: data.validation / data.test need data.train too")
+        if self.dataset == "text" and self.path is None and self.train is None:
             raise ValueError("LanguageModelData: dataset='text' needs path= (a UTF-8 text file)")
         if self.tokenizer not in ("char", "word", "bpe"):
             raise ValueError(f"LanguageModelData.tokenizer must be char, word or bpe, got {self.tokenizer!r}")
@@ -127,11 +137,30 @@ def split_contiguous(text: str, val_fraction: float, test_fraction: float) -> tu
     return text[:val_start], text[val_start:test_start], text[test_start:]
 
 
-def load_text_splits(data: LanguageModelData) -> dict[str, str]:
-    """The ``train`` / ``val`` / ``test`` texts of ``data`` (see :func:`split_contiguous`)."""
-    if data.dataset == "text":
-        from rnnkit.data.loaders_text import load_text
+def cut_tail(text: str, fraction: float, seed: int = 0) -> tuple[str, str]:
+    """``(rest, tail)``: the last ``round(len(text) * fraction)`` characters cut off (``seed`` is unused: a
+    contiguous cut has no randomness).
 
+    Example:
+        >>> cut_tail("abcdefghij", 0.2)
+        ('abcdefgh', 'ij')
+    """
+    cut = len(text) - round(len(text) * fraction)
+    return text[:cut], text[cut:]
+
+
+def load_text_splits(data: LanguageModelData) -> dict[str, str]:
+    """The ``train`` / ``val`` / ``test`` texts of ``data``: the user's own files (missing parts cut off the
+    end of ``train``), or one text cut by :func:`split_contiguous`."""
+    from rnnkit.data.loaders_text import load_text
+
+    files = own_files(data)
+    if files:
+        texts = read_own_files(files, lambda path: load_text(path, data.encoding))
+        if not texts["train"]:
+            raise ValueError(f"data.train: {files['train']}: the text is empty")
+        return complete_splits(texts, cut_tail, data.val_fraction, data.test_fraction, 0, unit="characters")
+    if data.dataset == "text":
         text: Any = load_text(data.path, data.encoding)
     else:
         from rnnkit.data.catalog import load_dataset

@@ -6,11 +6,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from rnnkit.config import ConfigError
 from rnnkit.data.records import SeriesExample, split_stratified
+from rnnkit.data.splits import complete_splits, own_files, read_own_files
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,12 @@ class SeriesClassificationData:
             ``"ts"``, the ``NAME_TRAIN.ts`` file (its test file is ``NAME_TEST.ts`` beside it) or a folder
             holding exactly one such pair.
         test_path: the test ``.ts`` file, where it is not the ``_TEST.ts`` beside ``path`` (``"ts"`` only).
+        train, validation, test: your own files, used instead of ``dataset``: UCR/UEA ``.ts`` files, or
+            tables (``.csv`` / ``.tsv`` / ``.jsonl``) with a ``label_column`` and a ``series_column`` holding
+            each series as text (``1,2;3,4``: steps separated by ``;``, see :func:`parse_series`); without
+            ``test`` (``validation``) that split is held out of ``train``, stratified and seeded.
+        label_column, series_column: the columns of a table.
+        test_fraction: held out of ``train`` for testing when no test file is given (own files only).
         val_fraction: the part of TRAIN held out for validation, stratified and seeded with ``split_seed``.
         standardize: scale each dimension by the training mean and standard deviation (False: raw values;
             missing values still become the training mean).
@@ -34,7 +42,13 @@ class SeriesClassificationData:
     dataset: str = "japanese_vowels"
     path: str | None = None
     test_path: str | None = None
+    train: str | None = None
+    validation: str | None = None
+    test: str | None = None
+    label_column: str = "label"
+    series_column: str = "series"
     val_fraction: float = 0.1
+    test_fraction: float = 0.2
     split_seed: int = 0
     standardize: bool = True
     offline: bool | None = None
@@ -44,7 +58,17 @@ class SeriesClassificationData:
             raise ValueError(
                 f"SeriesClassificationData.val_fraction must be in [0, 1), got {self.val_fraction}"
             )
-        if self.dataset == "ts" and self.path is None:
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ValueError(
+                f"SeriesClassificationData.test_fraction must be in (0, 1), got {self.test_fraction}"
+            )
+        if self.train is not None and (self.path is not None or self.test_path is not None):
+            raise ValueError(
+                "SeriesClassificationData: data.train (your own files) replaces path and test_path"
+            )
+        if self.train is None and (self.validation is not None or self.test is not None):
+            raise ValueError("SeriesClassificationData: data.validation / data.test need data.train too")
+        if self.dataset == "ts" and self.path is None and self.train is None:
             raise ValueError(
                 "SeriesClassificationData: dataset='ts' needs path= (a NAME_TRAIN.ts file or folder)"
             )
@@ -86,10 +110,42 @@ def _ts_pair(data: SeriesClassificationData) -> tuple[Path, Path]:
     return path, test
 
 
+def read_series_table(data: SeriesClassificationData, path: str) -> list[SeriesExample]:
+    """The labelled series of a table: ``data.label_column`` and ``data.series_column`` (each series as text,
+    :func:`parse_series`; the number of dimensions is that of the first row's first step).
+
+    Raises:
+        DataError: a series that cannot be read, naming ``file:line``.
+    """
+    from rnnkit.data.loaders_table import iter_table
+    from rnnkit.data.reading import DataError
+
+    fmt = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(Path(path).suffix.lower(), "tsv")
+    examples, dims = [], None
+    for number, row in iter_table(path, fmt, [data.label_column, data.series_column]):
+        text = str(row[data.series_column])
+        if dims is None:
+            dims = len(text.strip().split(";")[0].split(",")) if ";" in text else 1
+        try:
+            values = parse_series(text, dims)
+        except ValueError as error:
+            raise DataError(f"{path}:{number}: column {data.series_column!r}: {error}") from None
+        examples.append(SeriesExample(values, str(row[data.label_column]).strip()))
+    return examples
+
+
+def read_series_file(data: SeriesClassificationData, path: str) -> list[SeriesExample]:
+    """``.ts`` files by the UCR/UEA reader, other files as tables (:func:`read_series_table`)."""
+    from rnnkit.data.loaders_series import load_ts
+
+    return load_ts(path) if Path(path).suffix.lower() == ".ts" else read_series_table(data, path)
+
+
 def load_series_splits(
     data: SeriesClassificationData, where: str = "config"
 ) -> dict[str, list[SeriesExample]]:
-    """``{"train", "val", "test"}`` series: TRAIN minus a stratified validation part, and TEST.
+    """``{"train", "val", "test"}`` series: the user's own files, or a dataset's TRAIN and TEST; what is
+    missing is held out of TRAIN, stratified (:func:`complete_splits`).
 
     Raises:
         ConfigError: an unknown dataset name.
@@ -97,7 +153,10 @@ def load_series_splits(
     """
     from rnnkit.data.loaders_series import load_ts
 
-    if data.dataset == "ts":
+    files = own_files(data)
+    if files:
+        splits: dict[str, Any] = read_own_files(files, lambda path: read_series_file(data, path))
+    elif data.dataset == "ts":
         train_path, test_path = _ts_pair(data)
         splits = {"train": load_ts(train_path), "test": load_ts(test_path)}
     elif data.dataset in series_datasets():
@@ -109,20 +168,21 @@ def load_series_splits(
             f"{where}: data: dataset {data.dataset!r} is not a series-classification dataset "
             f"(known: {', '.join(series_datasets())}, or 'ts' with path=NAME_TRAIN.ts)"
         )
-    train, test = splits["train"], splits["test"]
-    for name, examples in (("TRAIN", train), ("TEST", test)):
+    source = files.get("train", data.dataset)
+    for name, examples in splits.items():
         if not examples:
-            raise ValueError(f"data: the {name} file of {data.dataset!r} holds no series")
+            raise ValueError(f"data: the {name} file of {source!r} holds no series")
+    splits = complete_splits(splits, split_stratified, data.val_fraction, data.test_fraction, data.split_seed,
+                             unit="series", where=f"{where}: data", val_seed=data.split_seed)  # fmt: skip
+    first = splits["train"][0].values.shape[1]
+    for name, examples in splits.items():
         dims = Counter(e.values.shape[1] for e in examples)
-        if len(dims) > 1 or set(dims) != {train[0].values.shape[1]}:
+        if dims and set(dims) != {first}:
             raise ValueError(
-                f"data: every series must have the {train[0].values.shape[1]} dimension(s) of the first "
-                f"TRAIN series; {name} has series with {sorted(dims)} dimensions"
+                f"data: every series must have the {first} dimension(s) of the first "
+                f"TRAIN series; {name.upper()} has series with {sorted(dims)} dimensions"
             )
-    val: list[SeriesExample] = []
-    if data.val_fraction > 0:
-        train, val = split_stratified(train, data.val_fraction, data.split_seed)
-    return {"train": train, "val": val, "test": test}
+    return splits
 
 
 def sort_labels(labels: Sequence[str] | set[str]) -> list[str]:

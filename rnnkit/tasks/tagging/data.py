@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from rnnkit.config import ConfigError
 from rnnkit.data.records import TaggedSentence
+from rnnkit.data.splits import complete_splits, own_files, read_own_files
 
 DEFAULT_TAGS = {"conll2000": "chunk", "ud_korean_gsd": "upos", "conllu": "upos"}
 SCHEMES = ("IOB1", "IOB2", "BIOES")
@@ -25,6 +27,13 @@ class TaggingData:
             ``"conllu"`` (a CoNLL-U file).
         path: a local copy of a catalog dataset (folder, no download), or the training file of conll/conllu.
         val_path, test_path: conll/conllu validation and test files; None: held out of the training file.
+        train, validation, test: your own files, used instead of ``dataset``: CoNLL column files, CoNLL-U
+            files or tables (``format``); without ``validation`` / ``test`` those splits are held out of
+            ``train`` (seeded, logged).
+        format: how own files are read: ``conll``, ``conllu`` or ``table`` (csv / tsv / jsonl with a
+            ``tokens_column`` and a ``tags_column``, whitespace-separated or JSON lists); None: by the
+            suffix (``.conllu``: CoNLL-U; ``.csv``, ``.jsonl``: a table; others: CoNLL columns).
+        tokens_column, tags_column: the columns of a table.
         columns, separator: the column names of a conll file (the first is the token) and their separator
             (None: any whitespace).
         tag_column: the column to tag (None: ``chunk`` for conll2000, ``upos`` for UD / CoNLL-U, the last
@@ -62,6 +71,12 @@ class TaggingData:
     path: str | None = None
     val_path: str | None = None
     test_path: str | None = None
+    train: str | None = None
+    validation: str | None = None
+    test: str | None = None
+    format: Literal["conll", "conllu", "table"] | None = None
+    tokens_column: str = "tokens"
+    tags_column: str = "tags"
     columns: tuple[str, ...] = ("token", "pos", "chunk")
     separator: str | None = None
     tag_column: str | None = None
@@ -94,7 +109,11 @@ class TaggingData:
         if self.val_fraction + self.test_fraction >= 1.0:
             raise ValueError(f"TaggingData: val_fraction + test_fraction must be < 1, got "
                              f"{self.val_fraction} + {self.test_fraction}")  # fmt: skip
-        if self.dataset in ("conll", "conllu") and self.path is None:
+        if self.train is not None and (self.path is not None or self.val_path or self.test_path):
+            raise ValueError("TaggingData: data.train (your own files) replaces path, val_path and test_path")
+        if self.train is None and (self.validation is not None or self.test is not None):
+            raise ValueError("TaggingData: data.validation / data.test need data.train too")
+        if self.dataset in ("conll", "conllu") and self.path is None and self.train is None:
             raise ValueError(f"TaggingData: dataset={self.dataset!r} needs path= (the training file)")
         if self.dataset == "conll" and (
             len(self.columns) < 2 or self.tag_column not in (None, *self.columns[1:])
@@ -141,19 +160,49 @@ def _retag(sentences: list[TaggedSentence], column: str | None, dataset: str, wh
     return [TaggedSentence(s.tokens, s.features[column], s.features) for s in sentences]
 
 
-def load_splits(data: TaggingData, where: str = "config") -> dict[str, list[TaggedSentence]]:
-    """Train / validation / test sentences, using the data's own splits where it has them."""
+def file_format(data: TaggingData, path: str) -> str:
+    """How to read an own file: ``data.format``, else by its suffix.
+
+    Example:
+        >>> [file_format(TaggingData(), name) for name in ("ko.conllu", "train.txt", "sents.jsonl")]
+        ['conllu', 'conll', 'table']
+    """
+    if data.format is not None:
+        return data.format
+    suffix = Path(path).suffix.lower()
+    return (
+        "conllu" if suffix == ".conllu" else "table" if suffix in (".csv", ".jsonl", ".ndjson") else "conll"
+    )
+
+
+def read_sentences(data: TaggingData, path: str, kind: str) -> list[TaggedSentence]:
+    """The tagged sentences of one file read as ``kind`` (``conll``, ``conllu`` or ``table``)."""
     from rnnkit.data.loaders_tagging import load_conll, load_conllu
 
-    if data.dataset in ("conll", "conllu"):
+    if kind == "conllu":
+        return load_conllu(path, tags=data.tag_column or "upos")
+    if kind == "table":
+        from rnnkit.data.loaders_table import load_table
 
-        def read(path: str) -> list[TaggedSentence]:
-            if data.dataset == "conllu":
-                return load_conllu(path, tags=data.tag_column or "upos")
-            return load_conll(path, data.columns, data.tag_column or data.columns[-1], data.separator)
+        if data.feature_columns:
+            raise ConfigError(f"data.feature_columns: {path} is a table, which has tokens and tags only")
+        fmt = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(Path(path).suffix.lower(), "tsv")
+        return load_table(path, fmt, tokens=data.tokens_column, tags=data.tags_column)
+    return load_conll(path, data.columns, data.tag_column or data.columns[-1], data.separator)
 
-        splits: dict[str, Any] = {"train": read(data.path)}
-        splits.update({name: read(p) for name, p in (("dev", data.val_path), ("test", data.test_path)) if p})
+
+def load_splits(data: TaggingData, where: str = "config") -> dict[str, list[TaggedSentence]]:
+    """Train / validation / test sentences: the user's own files, or the data's own splits where it has
+    them; what is missing is held out of the training sentences (:func:`complete_splits`)."""
+    files = own_files(data)
+    read_directly = bool(files) or data.dataset in ("conll", "conllu")  # these readers take tag_column
+    if files:
+        splits: dict[str, Any] = read_own_files(
+            files, lambda p: read_sentences(data, p, file_format(data, p))
+        )
+    elif read_directly:
+        given = {"train": data.path, "validation": data.val_path, "test": data.test_path}
+        splits = {name: read_sentences(data, p, data.dataset) for name, p in given.items() if p}
     else:
         from rnnkit.data.catalog import load_dataset
 
@@ -161,18 +210,10 @@ def load_splits(data: TaggingData, where: str = "config") -> dict[str, list[Tagg
     train = splits.get("train", splits.get("all"))
     if not train or not isinstance(train[0], TaggedSentence):
         raise ConfigError(f"{where}: data: dataset {data.dataset!r} has no tagged sentences for tagging")
-    test, fraction = splits.get("test"), data.val_fraction
-    if test is None:
-        train, test = hold_out(train, data.test_fraction, data.split_seed)
-        fraction = data.val_fraction / (1 - data.test_fraction)  # of what is left
-    val = splits.get("dev", splits.get("validation"))
-    if val is None:
-        train, val = hold_out(train, fraction, data.split_seed + 1)
-    if not test:
-        raise ConfigError(f"{where}: data: no test sentences; set data.test_fraction > 0 or data.test_path")
-    out = {"train": train, "val": val, "test": test}
+    out = complete_splits(splits, hold_out, data.val_fraction, data.test_fraction, data.split_seed,
+                          unit="sentences", where=f"{where}: data")  # fmt: skip
     out = {name: part[: data.max_sentences] for name, part in out.items()}
-    if data.dataset in ("conll", "conllu"):  # their loaders took tag_column already
+    if read_directly:
         return out
     return {name: _retag(part, data.tag_column, data.dataset, where) for name, part in out.items()}
 

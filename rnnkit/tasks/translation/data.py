@@ -7,10 +7,12 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from rnnkit.config import ConfigError
 from rnnkit.data.records import TextPair
+from rnnkit.data.splits import complete_splits, own_files, read_own_files
 from rnnkit.data.tokenizers import (
     MorphemeTokenizer,
     Tokenizer,
@@ -29,6 +31,10 @@ class TranslationData:
         dataset: a catalog name (``tatoeba_eng_kor``: English -> Korean, the default), ``"pairs"`` (a
             tab-separated ``source<TAB>target[<TAB>attribution]`` file at ``path``) or ``"table"``.
         path: a local copy of a catalog dataset (no download), or the file for ``pairs`` / ``table``.
+        train, validation, test: your own files, used instead of ``dataset``: ``.csv`` / ``.tsv`` /
+            ``.jsonl`` tables (``source_column``, ``target_column``; a header row) or tab-separated pair
+            files without a header (any other suffix, as ``dataset="pairs"``); without ``validation`` /
+            ``test`` those splits are held out of ``train`` (by source sentence, seeded, logged).
         reverse: swap the two sides (Korean -> English on ``tatoeba_eng_kor``).
         format, source_column, target_column: how to read ``dataset="table"`` (csv, tsv or jsonl).
         source_tokenizer, target_tokenizer: ``char``, ``word``, ``morpheme`` (Korean, kiwipiepy), ``bpe`` or
@@ -51,6 +57,9 @@ class TranslationData:
 
     dataset: str = "tatoeba_eng_kor"
     path: str | None = None
+    train: str | None = None
+    validation: str | None = None
+    test: str | None = None
     reverse: bool = False
     format: Literal["csv", "tsv", "jsonl"] = "tsv"
     source_column: str = "source"
@@ -81,7 +90,11 @@ class TranslationData:
         if self.val_fraction + self.test_fraction >= 1.0:
             raise ValueError(f"TranslationData: val_fraction + test_fraction must be < 1, got "
                              f"{self.val_fraction} + {self.test_fraction}")  # fmt: skip
-        if self.dataset in ("pairs", "table") and self.path is None:
+        if self.train is not None and self.path is not None:
+            raise ValueError("TranslationData: data.train (your own files) replaces dataset and path")
+        if self.train is None and (self.validation is not None or self.test is not None):
+            raise ValueError("TranslationData: data.validation / data.test need data.train too")
+        if self.dataset in ("pairs", "table") and self.path is None and self.train is None:
             raise ValueError(f"TranslationData: dataset={self.dataset!r} needs path= (the file of pairs)")
         for name in ("eval_pairs", "beam_size", "max_length", "max_output_length", "min_freq"):
             value = getattr(self, name)
@@ -115,17 +128,29 @@ def split_pairs(
     return [p for p in pairs if p.source not in held], [p for p in pairs if p.source in held]
 
 
-def load_splits(data: TranslationData) -> dict[str, list[TextPair]]:
-    """Train / validation / test pairs, using the dataset's own splits where it has them."""
-    if data.dataset == "pairs":
+TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def read_pairs(data: TranslationData, path: str, table_format: str | None) -> list[TextPair]:
+    """The pairs of one file: a table (``table_format``: csv, tsv or jsonl) or a tab-separated pairs file."""
+    if table_format is None:
         from rnnkit.data.loaders_text import load_pairs
 
-        splits: dict[str, Any] = {"all": load_pairs(data.path)}
-    elif data.dataset == "table":
-        from rnnkit.data.loaders_table import load_table
+        return load_pairs(path)
+    from rnnkit.data.loaders_table import load_table
 
-        splits = {"all": load_table(data.path, data.format, source=data.source_column,
-                                    target=data.target_column)}  # fmt: skip
+    return load_table(path, table_format, source=data.source_column, target=data.target_column)
+
+
+def load_splits(data: TranslationData) -> dict[str, list[TextPair]]:
+    """Train / validation / test pairs: the user's own files, or the dataset's own splits where it has
+    them; what is missing is held out of the training pairs by source sentence (:func:`complete_splits`)."""
+    files = own_files(data)
+    if files:
+        read = lambda path: read_pairs(data, path, TABLE_SUFFIXES.get(Path(path).suffix.lower()))  # noqa: E731
+        splits: dict[str, Any] = read_own_files(files, read)
+    elif data.dataset in ("pairs", "table"):
+        splits = {"all": read_pairs(data, data.path, data.format if data.dataset == "table" else None)}
     else:
         from rnnkit.data.catalog import load_dataset
 
@@ -135,17 +160,8 @@ def load_splits(data: TranslationData) -> dict[str, list[TextPair]]:
         raise ConfigError(f"data: dataset {data.dataset!r} has no sentence pairs for translation")
     if data.reverse:
         splits = {k: [TextPair(p.target, p.source, p.attribution) for p in v] for k, v in splits.items()}
-        train = splits.get("train", splits.get("all"))
-    test = splits.get("test")
-    if test is None:
-        train, test = split_pairs(train, data.test_fraction, data.split_seed)
-    val = splits.get("dev", splits.get("validation"))
-    if val is None:
-        train, val = split_pairs(train, data.val_fraction / (1 - data.test_fraction), data.split_seed + 1)
-    if not train or not test:
-        raise ConfigError(f"data: {data.dataset!r} leaves {len(train)} training and {len(test)} test pairs; "
-                          "both need at least one (more data, or other val/test fractions)")  # fmt: skip
-    return {"train": train, "val": val, "test": test}
+    return complete_splits(splits, split_pairs, data.val_fraction, data.test_fraction, data.split_seed,
+                           unit="pairs")  # fmt: skip
 
 
 def join_words(tokens: Sequence[str]) -> str:
