@@ -45,18 +45,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--resume", metavar="RUN", help="resume the run in this folder from its last checkpoint"
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved config (every default filled in) and exit")  # fmt: skip
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.tasks.runner import fit
 
+    if args.print_config:
+        return print_config(resolve_config(args.config), args.overrides)
     if args.resume:
         result = fit(None, run_dir=args.resume, overrides=args.overrides, resume_run=True, quiet=args.quiet)
     else:
         config = resolve_config(args.config)
         result = fit(config, run_dir=args.output, overrides=args.overrides, quiet=args.quiet)
     print_summary(result.results, result.run_dir)
+    return 0
+
+
+def print_config(path: Path, overrides: list[str]) -> int:
+    """Print the run config at ``path`` (with ``overrides``) fully resolved, as YAML that trains as it is."""
+    import yaml
+
+    from rnnkit.tasks.base import load_run_config, resolved_run_config
+
+    resolved = resolved_run_config(load_run_config(path, overrides), str(path))
+    print(f"# {path}, resolved (every default filled in; the model's sizes come from the data)")
+    print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")
     return 0
 
 

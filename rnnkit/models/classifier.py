@@ -28,6 +28,13 @@ from rnnkit.models.io import register_model
 
 Pooling = Literal["last", "mean", "max", "attention"]
 POOLINGS = ("last", "mean", "max", "attention")
+# ClassifierConfig.conv_lstm's defaults, in the model section's spelling (the ``conv_lstm`` preset)
+CONV_LSTM = {
+    "embedding_dim": 128,
+    "embedding_dropout": 0.25,
+    "conv": {"channels": 64, "kernel_sizes": [5], "pool_size": 4},
+    "rnn": {"cell": "lstm", "hidden_size": 70, "bidirectional": False},
+}
 _TOKEN_ONLY = ("embedding_dim", "padding_idx", "freeze_embedding", "embedding_dropout", "char_vocab_size")
 
 

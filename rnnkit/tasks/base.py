@@ -26,6 +26,8 @@ from rnnkit.config import ConfigError, from_dict
 from rnnkit.training.config import TrainConfig
 
 TASKS: dict[str, type[Task]] = {}
+# the model fields of character features (rnnkit.blocks.char_cnn), used with data.characters only
+CHARACTER_FIELDS = ("char_vocab_size", "char_embedding_dim", "char_filters", "char_kernel_size")
 # a raw input ready to inspect: (batch of one with targets, time-axis labels per layer, what was predicted)
 InspectionInput = tuple[dict[str, Tensor], dict[str, list[str]], str]
 
@@ -43,7 +45,7 @@ def character_sizes(chars: Any, options: dict[str, Any], where: str) -> dict[str
         rnnkit.config.ConfigError: model.char_filters: character features are off; set data.characters: true
     """
     if chars is not None:
-        return {"char_vocab_size": len(chars)}
+        return {"char_vocab_size": len(chars)} if hasattr(chars, "__len__") else {}
     unused = sorted(k for k in options if k.startswith("char_"))
     if unused:
         raise ConfigError(f"{where}.{unused[0]}: character features are off; set data.characters: true")
@@ -121,9 +123,39 @@ def load_run_config(path: str | os.PathLike, overrides: list[str] = ()) -> RunCo
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with task, data, model and train sections")
     raw = apply_overrides(raw, list(overrides), where=f"{path} (--set)")
-    config = from_dict(RunConfig, raw, str(path))
-    task_class(config.task, str(path))  # an unknown task fails here, naming the file
+    return check_run_config(from_dict(RunConfig, raw, str(path)), str(path))
+
+
+def check_run_config(config: RunConfig, where: str = "config") -> RunConfig:
+    """Check every section of ``config`` before any data is read: the task's name, its data section and
+    its model section (with the sizes the data decide left open). Errors name ``where`` and the key path.
+
+    Example:
+        >>> check_run_config(RunConfig("classification", model={"rnn": {"cell": "gur"}}), "run.yaml")
+        Traceback (most recent call last):
+        ...
+        rnnkit.config.ConfigError: run.yaml: model: ClassifierConfig.rnn: RNNConfig.cell: expected one of ...
+    """
+    cls = task_class(config.task, where)  # an unknown task fails here, naming the file
+    data = from_dict(cls.data_config, config.data, f"{where}: data")
+    cls.check_model_section(config.model, data, f"{where}: model")
     return config
+
+
+def resolved_run_config(config: RunConfig, where: str = "config") -> dict[str, Any]:
+    """``config`` as a run will use it, every default filled in: what ``rnnkit train --print-config``
+    shows. The model's sizes that come from the data are left out (they are not settings)."""
+    from rnnkit.config import to_dict
+
+    cls = task_class(config.task, where)
+    data = from_dict(cls.data_config, config.data, f"{where}: data")
+    resolved: dict[str, Any] = {"task": config.task}
+    if config.name is not None:
+        resolved["name"] = config.name
+    resolved["data"] = to_dict(data)
+    resolved["model"] = cls.resolved_model_section(config.model, data, f"{where}: model")
+    resolved["train"] = to_dict(config.train)
+    return resolved
 
 
 def task_class(name: str, where: str = "config") -> type[Task]:
@@ -132,6 +164,39 @@ def task_class(name: str, where: str = "config") -> type[Task]:
     if name not in TASKS:
         raise ConfigError(f"{where}: unknown task {name!r} (known: {', '.join(sorted(TASKS))})")
     return TASKS[name]
+
+
+def nest_flat_keys(options: dict[str, Any], sections: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """``options`` with the flat keys named in ``sections`` moved into those sections (an older spelling).
+
+    Example:
+        >>> flat = {"hidden_size": 8, "rnn": {"cell": "gru"}, "dropout": 0.1}
+        >>> nest_flat_keys(flat, {"rnn": ("hidden_size",)})
+        {'rnn': {'cell': 'gru', 'hidden_size': 8}, 'dropout': 0.1}
+    """
+    out = {key: value for key, value in options.items() if not any(key in keys for keys in sections.values())}
+    for section, keys in sections.items():
+        moved = {key: options[key] for key in keys if key in options}
+        if moved:
+            out[section] = merge_sections(out.get(section) or {}, moved)
+    return out
+
+
+def merge_sections(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` over ``base``, section by section (nested mappings merge; other values replace).
+
+    Example:
+        >>> preset = {"rnn": {"cell": "lstm", "hidden_size": 70}, "dropout": 0.1}
+        >>> merge_sections(preset, {"rnn": {"cell": "gru"}})
+        {'rnn': {'cell': 'gru', 'hidden_size': 70}, 'dropout': 0.1}
+    """
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_sections(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
 
 
 class Task:
@@ -156,6 +221,13 @@ class Task:
     name: ClassVar[str]
     data_config: ClassVar[type]
     STATE_FILE: ClassVar[str] = "task.json"
+    # the model section: the fields of ``model_config_class`` less ``DERIVED`` (sizes the data decide)
+    model_config_class: ClassVar[type]
+    DERIVED: ClassVar[tuple[str, ...]] = ()
+    # fields the task sets from the data unless the model section gives them (left out of --print-config)
+    DATA_DEFAULTS: ClassVar[tuple[str, ...]] = ()
+    # preset name -> defaults in the model section's own spelling; the section's keys override them
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __init__(
         self, data: Any, model_options: dict[str, Any], train: TrainConfig, where: str = "config"
@@ -166,6 +238,72 @@ class Task:
     def from_run_config(cls, config: RunConfig, where: str = "config") -> Task:
         data = from_dict(cls.data_config, config.data, f"{where}: data")
         return cls(data, config.model, config.train, where)
+
+    # ----- the model section --------------------------------------------------------------------------
+    @classmethod
+    def legacy_preset_keys(cls, preset: str, options: dict[str, Any]) -> dict[str, Any]:
+        """A preset's options in an older spelling, rewritten into the model section's (default: as given)."""
+        return options
+
+    @classmethod
+    def expand_model_section(cls, options: dict[str, Any], where: str = "model") -> dict[str, Any]:
+        """The model section with its preset (if any) expanded: the preset's defaults, then the section's
+        own keys over them. A key the data decide (``DERIVED``) is refused, naming it.
+
+        Raises:
+            ConfigError: an unknown preset or a derived key, naming ``where`` and the key.
+        """
+        options = dict(options)
+        preset = options.pop("preset", None)
+        if preset is not None:
+            if preset not in cls.PRESETS:
+                known = ", ".join(sorted(cls.PRESETS)) or "none for this task"
+                raise ConfigError(f"{where}.preset: unknown preset {preset!r} (known: {known})")
+            options = merge_sections(cls.PRESETS[preset], cls.legacy_preset_keys(preset, options))
+        derived = [name for name in cls.DERIVED if name in options]
+        if derived:
+            raise ConfigError(f"{where}.{derived[0]}: comes from the data; remove it")
+        return options
+
+    @classmethod
+    def placeholder_sizes(cls, data: Any) -> dict[str, Any]:
+        """Stand-ins for the ``DERIVED`` sizes, so that the model section can be checked before any data is
+        read (:meth:`check_model_section`); the real ones come from the data in ``model_config``."""
+        return {}
+
+    @classmethod
+    def unused_fields(cls, data: Any) -> tuple[str, ...]:
+        """Fields of ``model_config_class`` that this data leaves unused (character options without
+        ``data.characters``, say): left out of :meth:`resolved_model_section` unless given."""
+        return ()
+
+    @classmethod
+    def check_model_section(cls, options: dict[str, Any], data: Any, where: str = "model") -> Any:
+        """The model section as a ``model_config_class`` with placeholder sizes: every key, type and value
+        checked, no data read. Errors name ``where`` and the key path."""
+        expanded = cls.expand_model_section(options, where)
+        return from_dict(cls.model_config_class, {**expanded, **cls.placeholder_sizes(data)}, where)
+
+    @classmethod
+    def resolved_model_section(
+        cls, options: dict[str, Any], data: Any, where: str = "model"
+    ) -> dict[str, Any]:
+        """The model section as the run will use it: preset expanded, every default filled in, the sizes
+        that come from the data left out (``--print-config``)."""
+        from rnnkit.config import to_dict
+
+        resolved = to_dict(cls.check_model_section(options, data, where))
+        given = cls.expand_model_section(options, where)
+        optional = (*cls.DATA_DEFAULTS, *cls.unused_fields(data))
+        hidden = set(cls.DERIVED) | {name for name in optional if name not in given}
+        return {key: value for key, value in resolved.items() if key not in hidden}
+
+    def build_model_config(self, sizes: dict[str, Any]) -> Any:
+        """The ``model_config_class`` of the model section with the ``sizes`` the data decided."""
+        where = f"{self.where}: model"
+        return from_dict(
+            self.model_config_class, {**self.expand_model_section(self.model_options, where), **sizes}, where
+        )
 
     # ----- to implement -------------------------------------------------------------------------------
     def prepare(self, run_dir: Path) -> None:

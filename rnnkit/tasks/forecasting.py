@@ -38,7 +38,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
-from rnnkit.config import ConfigError, from_dict
+from rnnkit.config import ConfigError
 from rnnkit.data.records import TimeSeries
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
 from rnnkit.tasks.base import InputError, Task, register_task
@@ -347,14 +347,22 @@ class ForecastingTask(Task):
         return np.exp(level) if self.data.log_transform else level
 
     # ----- model --------------------------------------------------------------------------------------
-    def model_config(self) -> ForecasterConfig:
-        options, where = dict(self.model_options), f"{self.where}: model"
-        derived = {"num_series", "horizon"} & set(options)
-        if derived:
-            raise ConfigError(f"{where}: {sorted(derived)[0]!r} comes from the data; remove it")
+    model_config_class = ForecasterConfig
+    DERIVED = ("num_series", "horizon")
+
+    @classmethod
+    def placeholder_sizes(cls, data: Any) -> dict[str, Any]:
+        return {"num_series": 1, "horizon": data.horizon}
+
+    @classmethod
+    def check_model_section(cls, options: dict[str, Any], data: Any, where: str = "model") -> Any:
         if options.get("num_covariates", 0) != 0:
-            raise ConfigError(f"{where}: 'num_covariates' must be 0 (this task has no covariates)")
-        return from_dict(ForecasterConfig, {**options, "num_series": 1, "horizon": self.data.horizon}, where)
+            raise ConfigError(f"{where}.num_covariates: must be 0 (this task has no covariates)")
+        return super().check_model_section(options, data, where)
+
+    def model_config(self) -> ForecasterConfig:
+        self.check_model_section(self.model_options, self.data, f"{self.where}: model")
+        return self.build_model_config({"num_series": 1, "horizon": self.data.horizon})
 
     def build_model(self) -> nn.Module:
         self._load()

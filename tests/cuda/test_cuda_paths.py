@@ -127,8 +127,8 @@ def test_a_run_trains_on_the_gpu_and_its_model_loads_on_the_cpu(tmp_path):
     from rnnkit.tasks import predict
 
     run_dir = tmp_path / "run"
-    overrides = ["train.epochs=2", "train.device=cuda", "model.hidden_size=16", "model.embedding_dim=16",
-                 "model.channels=16", "train.early_stopping_patience=null"]  # fmt: skip
+    overrides = ["train.epochs=2", "train.device=cuda", "model.rnn.hidden_size=16", "model.embedding_dim=16",
+                 "model.conv.channels=16", "train.early_stopping_patience=null"]  # fmt: skip
     assert main(["train", "--quiet", "-o", str(run_dir), *[f"--set={o}" for o in overrides]]) == 0
     assert torch.cuda.max_memory_allocated() > 0  # the model really trained on the GPU
     results = predict(run_dir, ["hello there", "안녕하세요"], device="cpu")

@@ -17,7 +17,7 @@ from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnkit.training.losses import masked_cross_entropy
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ["train.epochs=2", "train.early_stopping_patience=null", "model.hidden_size=8", "model.channels=8",
+TINY = ["train.epochs=2", "train.early_stopping_patience=null", "model.rnn.hidden_size=8", "model.conv.channels=8",
         "model.embedding_dim=8"]  # fmt: skip
 
 

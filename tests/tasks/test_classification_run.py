@@ -15,8 +15,8 @@ from rnnkit.training.callbacks import read_jsonl
 SMALL = [
     "train.epochs=3",
     "train.early_stopping_patience=null",
-    "model.hidden_size=16",
-    "model.channels=16",
+    "model.rnn.hidden_size=16",
+    "model.conv.channels=16",
     "model.embedding_dim=16",
 ]
 
@@ -206,7 +206,7 @@ def test_config_errors_name_the_file_and_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"bad.yaml: unknown task 'clasification' \(known: classification"):
         load_run_config(bad)
     bad.write_text("task: classification\nmodel: {vocab_size: 10}\n")
-    with pytest.raises(ConfigError, match=r"model: 'vocab_size' comes from the data"):
+    with pytest.raises(ConfigError, match=r"model.vocab_size: comes from the data"):
         fit(bad, run_dir=tmp_path / "run2", quiet=True, overrides=["data.languages=[korean]"])
     with pytest.raises(ConfigError, match=r"expected KEY=VALUE"):
         load_run_config(bad, ["train.lr"])

@@ -221,7 +221,7 @@ def test_config_and_data_errors_name_the_field(tmp_path):
         fit(bad, run_dir=tmp_path / "run", quiet=True)
     bad.write_text(yaml.safe_dump({"task": "forecasting", "data": {"dataset": "csv", "path": str(csv)},
                                    "model": {"horizon": 3}}))  # fmt: skip
-    with pytest.raises(ConfigError, match=r"bad.yaml: model: 'horizon' comes from the data; remove it"):
+    with pytest.raises(ConfigError, match=r"bad.yaml: model.horizon: comes from the data; remove it"):
         fit(bad, run_dir=tmp_path / "run2", quiet=True)
     with pytest.raises(ConfigError, match=r"model: unknown key 'hidden' in ForecasterConfig"):
         fit(run_config(csv, model={"hidden": 3}), run_dir=tmp_path / "run3", quiet=True)

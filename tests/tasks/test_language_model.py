@@ -229,8 +229,8 @@ def test_config_errors_name_the_file_and_the_key(tmp_path):
     text = tmp_path / "t.txt"
     text.write_text(TEXT, encoding="utf-8")
     for model, message in [
-        ("{vocab_size: 10}", r"bad.yaml: model: 'vocab_size' comes from the vocabulary; remove it"),
-        ("{num_classes: 3}", r"model: 'num_classes': a language model of plain text is unconditioned"),
+        ("{vocab_size: 10}", r"bad.yaml: model.vocab_size: comes from the data; remove it"),
+        ("{num_classes: 3}", r"model.num_classes: a language model of plain text is unconditioned"),
         ("{rnn: {cell: lstm, bidirectional: true}}", r"bad.yaml: model: GeneratorConfig.rnn.bidirectional"),
         (
             "{rnn: {hiden_size: 8}}",

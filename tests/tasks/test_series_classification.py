@@ -247,9 +247,9 @@ def test_labels_sort_numerically_when_they_are_numbers():
 def test_config_errors_name_the_file_and_the_key(tmp_path):
     train_file = write_pair(tmp_path / "data", n_train=4, n_test=2)
     cases = [
-        ({"model": {**TINY, "input_size": 3}}, r"model: 'input_size' comes from the data"),
-        ({"model": {**TINY, "num_classes": 2}}, r"model: 'num_classes' comes from the data"),
-        ({"model": {**TINY, "vocab_size": 10}}, r"model: 'vocab_size' does not apply"),
+        ({"model": {**TINY, "input_size": 3}}, r"model.input_size: comes from the data"),
+        ({"model": {**TINY, "num_classes": 2}}, r"model.num_classes: comes from the data"),
+        ({"model": {**TINY, "vocab_size": 10}}, r"model.vocab_size: does not apply"),
         ({"model": {**TINY, "embedding_dim": 10}}, r"embedding_dim applies to token input"),
         ({"model": {**TINY, "hiden": 10}}, r"run.yaml: model: unknown key 'hiden' in ClassifierConfig"),
         ({"data": {"paht": "x"}}, r"run.yaml: data: unknown key 'paht' in SeriesClassificationData"),

@@ -394,7 +394,7 @@ def test_config_errors_name_the_file_and_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"bad.yaml: data: .*tag_column must name one of the columns"):
         fit(bad, run_dir=tmp_path / "r2", quiet=True)
     bad = run_config(tmp_path / "bad.yaml", data=data, model={"num_tags": 5})
-    with pytest.raises(ConfigError, match=r"bad.yaml: model: 'num_tags' comes from the data"):
+    with pytest.raises(ConfigError, match=r"bad.yaml: model.num_tags: comes from the data"):
         fit(bad, run_dir=tmp_path / "r3", quiet=True)
     bad = run_config(tmp_path / "bad.yaml", data=data, model={"char_filters": 30})
     with pytest.raises(

@@ -240,7 +240,7 @@ def test_config_errors_name_the_file_and_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"dataset='pairs' needs path="):
         fit(config({"dataset": "pairs"}), tmp_path / "r3", quiet=True)
     for key in ("src_vocab_size", "eos_id"):
-        with pytest.raises(ConfigError, match=rf"bad.yaml: model: '{key}' comes from the data"):
+        with pytest.raises(ConfigError, match=rf"bad.yaml: model.{key}: comes from the data"):
             fit(config({"dataset": "pairs", "path": str(pairs)}, {key: 5}), tmp_path / f"r{key}", quiet=True)
     with pytest.raises(ConfigError, match=r"bad.yaml: model: unknown key 'hidden' in Seq2SeqConfig"):
         fit(config({"dataset": "pairs", "path": str(pairs)}, {"hidden": 5}), tmp_path / "r4", quiet=True)

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from rnnkit.config import ConfigError, from_dict
 from rnnkit.data.batching import BucketBatchSampler, collate_classification, move_to_device, pad_words
 from rnnkit.data.records import TextExample
 from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import Vocab, character_vocab, encode_characters
-from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
-from rnnkit.tasks.base import Task, character_sizes, register_task
+from rnnkit.models.classifier import CONV_LSTM, ClassifierConfig, SequenceClassifier
+from rnnkit.tasks.base import CHARACTER_FIELDS, Task, character_sizes, nest_flat_keys, register_task
 from rnnkit.tasks.classification.baseline import majority_baseline
 from rnnkit.tasks.classification.data import ClassificationData, load_splits
 from rnnkit.training.losses import masked_cross_entropy
@@ -170,22 +169,35 @@ class ClassificationTask(ClassifierMethods, Task):
         )
 
     # ----- model --------------------------------------------------------------------------------------
+    model_config_class = ClassifierConfig
+    DERIVED = ("vocab_size", "num_classes", "input_size", "char_vocab_size")
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"conv_lstm": CONV_LSTM}
+
+    @classmethod
+    def legacy_preset_keys(cls, preset: str, options: dict[str, Any]) -> dict[str, Any]:
+        """``preset: conv_lstm``'s older flat keys (``channels``, ``kernel_sizes``, ``pool_size`` of the
+        front-end; ``hidden_size``, ``bidirectional`` of the LSTM), as run folders of earlier versions hold
+        them, moved into ``conv`` and ``rnn``."""
+        return nest_flat_keys(options, {"conv": ("channels", "kernel_sizes", "pool_size"),
+                                        "rnn": ("hidden_size", "bidirectional")})  # fmt: skip
+
+    @classmethod
+    def placeholder_sizes(cls, data: ClassificationData) -> dict[str, Any]:
+        return {"vocab_size": 1000, "num_classes": 2, "char_vocab_size": 100 if data.characters else None}
+
+    @classmethod
+    def unused_fields(cls, data: ClassificationData) -> tuple[str, ...]:
+        return () if data.characters else CHARACTER_FIELDS
+
+    @classmethod
+    def check_model_section(cls, options: dict[str, Any], data: Any, where: str = "model") -> Any:
+        character_sizes(object() if data.characters else None, options, where)
+        return super().check_model_section(options, data, where)
+
     def model_config(self) -> ClassifierConfig:
-        options = dict(self.model_options)
-        where = f"{self.where}: model"
-        derived = {"vocab_size", "num_classes", "input_size", "char_vocab_size"} & set(options)
-        if derived:
-            raise ConfigError(f"{where}: {sorted(derived)[0]!r} comes from the data; remove it")
         sizes = {"vocab_size": len(self.vocab), "num_classes": len(self.labels)}
-        sizes.update(character_sizes(self.chars, options, where))
-        if options.pop("preset", None) == "conv_lstm":
-            try:
-                return ClassifierConfig.conv_lstm(**sizes, **options)
-            except (TypeError, ValueError) as error:
-                raise ConfigError(f"{where}: preset conv_lstm: {error}") from error
-        if "preset" in self.model_options:
-            raise ConfigError(f"{where}: unknown preset {self.model_options['preset']!r} (known: conv_lstm)")
-        return from_dict(ClassifierConfig, {**options, **sizes}, where)
+        sizes.update(character_sizes(self.chars, self.model_options, f"{self.where}: model"))
+        return self.build_model_config(sizes)
 
     def report(self, model: nn.Module) -> dict[str, Any]:
         _, _, test_loader = self.loaders()

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from rnnkit.config import ConfigError, atomic_write_text, from_dict
+from rnnkit.config import ConfigError, atomic_write_text
 from rnnkit.data.batching import IGNORE_INDEX, move_to_device, pad_batch
 from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import Vocab
@@ -102,15 +102,27 @@ class LanguageModelTask(Task):
         return train, self.eval_batches("val"), self.eval_batches("test")
 
     # ----- model --------------------------------------------------------------------------------------
-    def model_config(self) -> GeneratorConfig:
-        options, where = dict(self.model_options), f"{self.where}: model"
-        derived = {"vocab_size", "bos_id", "eos_id", "pad_id"} & set(options)
-        if derived:
-            raise ConfigError(f"{where}: {sorted(derived)[0]!r} comes from the vocabulary; remove it")
+    model_config_class = GeneratorConfig
+    DERIVED = ("vocab_size", "bos_id", "eos_id", "pad_id")
+
+    @classmethod
+    def placeholder_sizes(cls, data: Any) -> dict[str, Any]:
+        return {"vocab_size": 1000}
+
+    @classmethod
+    def unused_fields(cls, data: Any) -> tuple[str, ...]:
+        return ("condition_size", "condition_mode", "num_classes")  # plain text: unconditioned
+
+    @classmethod
+    def check_model_section(cls, options: dict[str, Any], data: Any, where: str = "model") -> Any:
         for name in ("condition_size", "num_classes"):
             if options.get(name) is not None:
-                raise ConfigError(f"{where}: {name!r}: a language model of plain text is unconditioned")
-        return from_dict(GeneratorConfig, {**options, "vocab_size": len(self.vocab)}, where)
+                raise ConfigError(f"{where}.{name}: a language model of plain text is unconditioned")
+        return super().check_model_section(options, data, where)
+
+    def model_config(self) -> GeneratorConfig:
+        self.check_model_section(self.model_options, self.data, f"{self.where}: model")
+        return self.build_model_config({"vocab_size": len(self.vocab)})
 
     def build_model(self) -> nn.Module:
         return SequenceGenerator(self.model_config())

@@ -11,12 +11,12 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from rnnkit.config import ConfigError, from_dict
+from rnnkit.config import ConfigError
 from rnnkit.data.batching import BucketBatchSampler, collate_classification, pad_batch
 from rnnkit.data.records import SeriesExample
 from rnnkit.models.classifier import ClassifierConfig
 from rnnkit.models.scaling import SeriesScaler
-from rnnkit.tasks.base import InputError, Task, register_task
+from rnnkit.tasks.base import CHARACTER_FIELDS, InputError, Task, register_task
 from rnnkit.tasks.classification import ClassifierMethods
 from rnnkit.tasks.series_classification.baseline import nearest_neighbour
 from rnnkit.tasks.series_classification.data import (
@@ -107,16 +107,27 @@ class SeriesClassificationTask(ClassifierMethods, Task):
         )
 
     # ----- model --------------------------------------------------------------------------------------
-    def model_config(self) -> ClassifierConfig:
-        options = dict(self.model_options)
-        where = f"{self.where}: model"
-        derived = {"input_size", "num_classes"} & set(options)
-        if derived:
-            raise ConfigError(f"{where}: {sorted(derived)[0]!r} comes from the data; remove it")
+    model_config_class = ClassifierConfig
+    DERIVED = ("input_size", "num_classes")
+
+    @classmethod
+    def placeholder_sizes(cls, data: Any) -> dict[str, Any]:
+        return {"input_size": 1, "num_classes": 2, "vocab_size": None}
+
+    @classmethod
+    def unused_fields(cls, data: Any) -> tuple[str, ...]:
+        token_only = ("vocab_size", "embedding_dim", "padding_idx", "freeze_embedding", "embedding_dropout")
+        return (*token_only, *CHARACTER_FIELDS)  # series are feature input
+
+    @classmethod
+    def check_model_section(cls, options: dict[str, Any], data: Any, where: str = "model") -> Any:
         if "vocab_size" in options:
-            raise ConfigError(f"{where}: 'vocab_size' does not apply: series are feature input; remove it")
-        sizes = {"input_size": self.num_features, "num_classes": len(self.labels)}
-        return from_dict(ClassifierConfig, {**options, **sizes}, where)
+            raise ConfigError(f"{where}.vocab_size: does not apply: series are feature input; remove it")
+        return super().check_model_section(options, data, where)
+
+    def model_config(self) -> ClassifierConfig:
+        self.check_model_section(self.model_options, self.data, f"{self.where}: model")
+        return self.build_model_config({"input_size": self.num_features, "num_classes": len(self.labels)})
 
     # ----- report -------------------------------------------------------------------------------------
     def baselines(self) -> dict[str, dict[str, Any]]:

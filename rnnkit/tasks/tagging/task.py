@@ -11,12 +11,19 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from rnnkit.config import ConfigError, from_dict
+from rnnkit.config import ConfigError
 from rnnkit.data.batching import BucketBatchSampler, collate_tagging, move_to_device, pad_batch, pad_words
 from rnnkit.data.records import TaggedSentence
 from rnnkit.data.vocab import PAD, SPECIALS, UNK, Vocab, character_vocab, encode_characters
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
-from rnnkit.tasks.base import InputError, InspectionInput, Task, character_sizes, register_task
+from rnnkit.tasks.base import (
+    CHARACTER_FIELDS,
+    InputError,
+    InspectionInput,
+    Task,
+    character_sizes,
+    register_task,
+)
 from rnnkit.tasks.tagging.baseline import MostFrequentTag
 from rnnkit.tasks.tagging.data import (
     DEFAULT_TAGS,
@@ -245,21 +252,42 @@ class TaggingTask(Task):
         )
 
     # ----- model --------------------------------------------------------------------------------------
+    model_config_class = TaggerConfig
+    DERIVED = ("vocab_size", "num_tags", "labels", "input_size", "char_vocab_size", "column_vocab_sizes")
+    DATA_DEFAULTS = ("constraints",)  # the detected scheme's, with crf: true
+
+    @classmethod
+    def placeholder_sizes(cls, data: TaggingData) -> dict[str, Any]:
+        return {"vocab_size": 1000, "num_tags": 3, "labels": ["O", "B-X", "I-X"],
+                "char_vocab_size": 100 if data.characters else None,
+                "column_vocab_sizes": [10] * len(data.feature_columns)}  # fmt: skip
+
+    @classmethod
+    def unused_fields(cls, data: TaggingData) -> tuple[str, ...]:
+        columns = () if data.feature_columns else ("column_embedding_dim",)
+        return (*(() if data.characters else CHARACTER_FIELDS), *columns)
+
+    @classmethod
+    def check_model_section(cls, options: dict[str, Any], data: Any, where: str = "model") -> Any:
+        character_sizes(object() if data.characters else None, options, where)
+        if "column_embedding_dim" in options and not data.feature_columns:
+            raise ConfigError(f"{where}.column_embedding_dim: no data.feature_columns to embed")
+        return super().check_model_section(options, data, where)
+
     def model_config(self) -> TaggerConfig:
-        options, where = dict(self.model_options), f"{self.where}: model"
-        derived = {"vocab_size", "num_tags", "labels", "input_size", "char_vocab_size", "column_vocab_sizes"}
-        derived &= set(options)
-        if derived:
-            raise ConfigError(f"{where}: {sorted(derived)[0]!r} comes from the data; remove it")
+        options, where = (
+            self.expand_model_section(self.model_options, f"{self.where}: model"),
+            f"{self.where}: model",
+        )
         if "column_embedding_dim" in options and not self.column_vocabs:
             raise ConfigError(f"{where}.column_embedding_dim: no data.feature_columns to embed")
-        if "constraints" not in options:
-            options["constraints"] = self.crf_constraints if options.get("crf") is True else None
         sizes = {"vocab_size": len(self.vocab), "num_tags": len(self.labels), "labels": list(self.labels)}
+        if "constraints" not in options:
+            sizes["constraints"] = self.crf_constraints if options.get("crf") is True else None
         sizes.update(character_sizes(self.chars, options, where))
         if self.column_vocabs:
             sizes["column_vocab_sizes"] = [len(vocab) for vocab in self.column_vocabs]
-        return from_dict(TaggerConfig, {**options, **sizes}, where)
+        return self.build_model_config(sizes)
 
     def build_model(self) -> nn.Module:
         return SequenceTagger(self.model_config())

@@ -11,7 +11,6 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from rnnkit.config import ConfigError, from_dict
 from rnnkit.data.batching import IGNORE_INDEX, BucketBatchSampler, collate_pairs, move_to_device, pad_batch
 from rnnkit.data.records import TextPair
 from rnnkit.data.tokenizers import (
@@ -127,15 +126,15 @@ class TranslationTask(Task):
         )
 
     # ----- model --------------------------------------------------------------------------------------
+    model_config_class = Seq2SeqConfig
+
+    @classmethod
+    def placeholder_sizes(cls, data: Any) -> dict[str, Any]:
+        return {"src_vocab_size": 1000, "tgt_vocab_size": 1000, "bos_id": BOS, "eos_id": EOS, "pad_id": PAD}
+
     def model_config(self) -> Seq2SeqConfig:
-        options, where = dict(self.model_options), f"{self.where}: model"
-        derived = [name for name in self.DERIVED if name in options]
-        if derived:
-            raise ConfigError(f"{where}: {derived[0]!r} comes from the data; remove it")
         sizes = {"src_vocab_size": len(self.source_vocab), "tgt_vocab_size": len(self.target_vocab)}
-        return from_dict(
-            Seq2SeqConfig, {**options, **sizes, "bos_id": BOS, "eos_id": EOS, "pad_id": PAD}, where
-        )
+        return self.build_model_config({**sizes, "bos_id": BOS, "eos_id": EOS, "pad_id": PAD})
 
     def build_model(self) -> nn.Module:
         return Seq2Seq(self.model_config())
