@@ -6,9 +6,17 @@ import argparse
 import json
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rnnkit.tasks.base import RunConfig
 
 EXAMPLES = """examples:
   rnnkit train                                   # offline default: Korean+English topic classifier
+  rnnkit train --task classification --train reviews.csv --test test.csv \\
+               --text-column review --label-column sentiment
+  rnnkit train --task tagging --train train.conllu --test test.conllu
+  rnnkit train --task forecasting --train sales.csv --set data.horizon=7 --set data.season=7
   rnnkit train nsmc --set train.epochs=3     # an example config shipped in rnnkit/configs/
   rnnkit train my_run.yaml --set model.rnn.cell=gru
   rnnkit train --resume runs/chatterbot          # continue a killed run where it stopped
@@ -38,6 +46,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         nargs="?",
         help="run config file, or an example's name (rnnkit/configs/); default: chatterbot",
     )
+    files = parser.add_argument_group(
+        "your own files, no YAML needed (the config used is written into the run folder as run.yaml)"
+    )
+    files.add_argument("--task", help="the task: classification, tagging, forecasting, translation, ...")
+    for split in SPLITS:
+        files.add_argument(f"--{split}", metavar="FILE", help=f"the {split} file (data.{split})")
+    for flag, key in COLUMN_FLAGS.items():
+        files.add_argument(f"--{flag}", metavar="NAME", dest=key, help=f"data.{key}")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. train.lr=0.01 (repeatable)")  # fmt: skip
     parser.add_argument("--output", "-o", help="run folder (default: runs/<name>)")
@@ -50,28 +66,71 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from rnnkit.tasks.runner import fit
+SPLITS = ("train", "validation", "test")
+COLUMN_FLAGS = {
+    "text-column": "text_column", "label-column": "label_column",  # classification
+    "tokens-column": "tokens_column", "tags-column": "tags_column",  # tagging tables
+    "time-column": "time_column", "value-column": "value_column",  # forecasting
+}  # fmt: skip
 
-    if args.print_config:
-        return print_config(resolve_config(args.config), args.overrides)
+
+def config_from_flags(args: argparse.Namespace) -> tuple[RunConfig, str]:
+    """The run config that ``--task`` with ``--train`` (``--validation``, ``--test``, column flags and
+    ``--set`` overrides) describes, checked as a config file is; and a name for it in messages."""
+    from rnnkit.config import ConfigError, from_dict
+    from rnnkit.tasks.base import RunConfig, apply_overrides, check_run_config
+
+    if args.config is not None:
+        raise ConfigError(f"--task: give either a config ({args.config}) or --task with --train, not both")
+    if args.train is None:
+        raise ConfigError(f"--task {args.task}: needs --train FILE (your training data)")
+    data = {split: str(Path(getattr(args, split))) for split in SPLITS if getattr(args, split) is not None}
+    data.update({key: getattr(args, key) for key in COLUMN_FLAGS.values() if getattr(args, key) is not None})
+    raw = {"task": args.task, "name": f"{args.task}-{Path(args.train).stem}", "data": data}
+    where = f"--task {args.task}"
+    raw = apply_overrides(raw, list(args.overrides), where=f"{where} (--set)")
+    return check_run_config(from_dict(RunConfig, raw, where), where), where
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnnkit.config import ConfigError
+    from rnnkit.tasks.base import load_run_config
+    from rnnkit.tasks.runner import RUN_CONFIG, fit
+
+    flags = [
+        f"--{name.replace('_', '-')}" for name in (*SPLITS, *COLUMN_FLAGS.values()) if getattr(args, name)
+    ]
+    if args.task is None and flags:
+        raise ConfigError(f"{flags[0]}: goes with --task (e.g. --task classification --train FILE)")
     if args.resume:
         result = fit(None, run_dir=args.resume, overrides=args.overrides, resume_run=True, quiet=args.quiet)
+        print_summary(result.results, result.run_dir)
+        return 0
+    if args.task is not None:
+        config, where = config_from_flags(args)
+        source, overrides = config, []
     else:
-        config = resolve_config(args.config)
-        result = fit(config, run_dir=args.output, overrides=args.overrides, quiet=args.quiet)
+        path = resolve_config(args.config)
+        config, where = load_run_config(path, args.overrides), str(path)
+        source, overrides = path, args.overrides
+    if args.print_config:
+        return print_config(config, where)
+    result = fit(source, run_dir=args.output, overrides=overrides, quiet=args.quiet, where=where)
     print_summary(result.results, result.run_dir)
+    if args.task is not None:
+        print(f"the config used is {result.run_dir / RUN_CONFIG}: edit it and rerun with "
+              f"`rnnkit train {result.run_dir / RUN_CONFIG} -o runs/NEW`")  # fmt: skip
     return 0
 
 
-def print_config(path: Path, overrides: list[str]) -> int:
-    """Print the run config at ``path`` (with ``overrides``) fully resolved, as YAML that trains as it is."""
+def print_config(config: RunConfig, where: str) -> int:
+    """Print ``config`` fully resolved, as YAML that trains as it is."""
     import yaml
 
-    from rnnkit.tasks.base import load_run_config, resolved_run_config
+    from rnnkit.tasks.base import resolved_run_config
 
-    resolved = resolved_run_config(load_run_config(path, overrides), str(path))
-    print(f"# {path}, resolved (every default filled in; the model's sizes come from the data)")
+    resolved = resolved_run_config(config, where)
+    print(f"# {where}, resolved (every default filled in; the model's sizes come from the data)")
     print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")
     return 0
 

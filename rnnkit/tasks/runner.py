@@ -52,6 +52,7 @@ def fit(
     overrides: list[str] = (),
     resume_run: bool = False,
     quiet: bool = False,
+    where: str | None = None,
 ) -> RunResult:
     """Train a model as the run config says, evaluate it on the test data, and save everything.
 
@@ -61,6 +62,7 @@ def fit(
         overrides: ``section.key=value`` changes (the CLI's ``--set``).
         resume_run: continue the run in ``run_dir`` from its latest checkpoint (its own run.yaml).
         quiet: no progress bar.
+        where: how error messages name the config (default: its path, or "config").
     """
     if resume_run:
         if run_dir is None:
@@ -69,7 +71,7 @@ def fit(
         config = run_dir / RUN_CONFIG
         if latest_checkpoint(run_dir) is None:
             raise FileNotFoundError(f"{run_dir}: no checkpoint to resume from (checkpoints/ is empty)")
-    where = str(config) if not isinstance(config, RunConfig) else "config"
+    where = where or (str(config) if not isinstance(config, RunConfig) else "config")
     if not isinstance(config, RunConfig):
         config = load_run_config(config, overrides)
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(config.name or config.task)
