@@ -1,6 +1,6 @@
 """What every picture of :mod:`rnnkit.inspect` shares: one figure drawn once, written as PNG and SVG.
 
-The drawing follows :mod:`rnnkit.training.plots`: matplotlib's object API on the Agg canvas (never
+The drawing follows :mod:`rnnkit.plots.charts`: matplotlib's object API on the Agg canvas (never
 ``pyplot``, no GUI backend), font fallback for any script in the labels (Hangul tokens), atomic writes and
 SVGs without timestamps. matplotlib is imported only when a picture is drawn.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rnnkit.training.plots import _figure, _save, _style
+from rnnkit.plots.figure import new_figure, save_figure, text_style
 
 __all__ = ["FORMATS", "render", "tick_labels"]
 
@@ -49,10 +49,10 @@ def render(
         raise ValueError(f"formats must be some of {FORMATS}, got {tuple(formats)}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _style(list(texts)):
-        figure = _figure(*size)
+    with text_style(list(texts)):
+        figure = new_figure(*size)
         draw(figure)
-        return [_save(figure, path.with_suffix(f".{fmt}"), fmt) for fmt in formats]
+        return [save_figure(figure, path.with_suffix(f".{fmt}"), fmt) for fmt in formats]
 
 
 def tick_labels(tokens: Sequence[str], most: int = 60, width: int = 14) -> tuple[list[int], list[str]]:

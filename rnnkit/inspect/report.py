@@ -64,9 +64,9 @@ def build_report(
     Returns:
         the path of the HTML file.
     """
+    from rnnkit.plots.charts import plot_learning_curves
     from rnnkit.tasks.runner import LOG, RESULTS, load_run
     from rnnkit.training.callbacks import read_jsonl
-    from rnnkit.training.plots import plot_learning_curves
 
     run_dir = Path(run_dir)
     task, model = load_run(run_dir, device)

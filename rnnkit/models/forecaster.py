@@ -31,7 +31,7 @@ targets.
 
 Quantiles never cross: the head predicts the centre quantile (nearest 0.5) and positive softplus steps
 outwards, ``q_{j+1} = q_j + softplus(r_{j+1})``; unscaling multiplies by a positive scale, keeping the order.
-Train them with :func:`rnnkit.training.losses.quantile_loss`.
+Train them with :func:`rnnkit.losses.quantile_loss`.
 """
 
 from __future__ import annotations

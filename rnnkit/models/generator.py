@@ -134,7 +134,7 @@ class SequenceGenerator(nn.Module):
         logits ``(B, T, V)``.
 
     Example:
-        >>> from rnnkit.training.losses import masked_cross_entropy
+        >>> from rnnkit.losses import masked_cross_entropy
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
         <torch._C.Generator object at ...>
         >>> model = SequenceGenerator(GeneratorConfig(vocab_size=10, embedding_dim=8,

@@ -7,9 +7,9 @@ r"""SequenceTagger: many-to-many aligned, one label per step (part of speech, ch
     e_t = W h_t + b            emission scores of the K tags         (B, T, K)
 
 With the softmax head each step is labelled on its own, ``ŷ_t = argmax_k e_t[k]``, and trained with masked
-cross-entropy (:func:`rnnkit.training.losses.masked_cross_entropy`). With the CRF head (Lample et al. 2016)
+cross-entropy (:func:`rnnkit.losses.masked_cross_entropy`). With the CRF head (Lample et al. 2016)
 a :class:`~rnnkit.blocks.crf.LinearChainCRF` scores whole tag paths, ``ŷ = argmax_y s(e, y)`` by Viterbi,
-trained with :func:`rnnkit.training.losses.crf_negative_log_likelihood`; with tag names and an IOB scheme
+trained with :func:`rnnkit.losses.crf_negative_log_likelihood`; with tag names and an IOB scheme
 the CRF never outputs an invalid transition (``O -> I-PER`` in IOB2, say).
 """
 
@@ -149,7 +149,7 @@ class SequenceTagger(nn.Module):
         lengths ``(B,)`` integer in ``[1, T]`` or None; emissions ``(B, T, K)``; tags ``(B, T)``.
 
     Example:
-        >>> from rnnkit.training.losses import crf_negative_log_likelihood
+        >>> from rnnkit.losses import crf_negative_log_likelihood
         >>> config = TaggerConfig(num_tags=3, vocab_size=20, embedding_dim=8, crf=True,
         ...                       labels=("O", "B-X", "I-X"), constraints="IOB2",
         ...                       rnn=RNNConfig(hidden_size=8, bidirectional=True))

@@ -1,5 +1,11 @@
 """Tasks: how each kind of problem is trained, evaluated and used, and the runner that does it
-(``rnnkit.fit``, ``rnnkit train``)."""
+(``rnnkit.fit``, ``rnnkit train``).
+
+Each task is a package, ``tasks/<name>/``: ``data.py`` (its data config, reading and splits),
+``baseline.py`` (what its scores are reported beside) and ``task.py`` (the :class:`Task`: encoding, model,
+loss, metrics, artefacts, prediction). ``base.py`` holds the protocol every task follows and the run
+config; ``runner.py`` fit / evaluate / predict. Nothing outside a task needs its name.
+"""
 
 from rnnkit.tasks.base import TASKS, RunConfig, Task, load_run_config, register_task
 from rnnkit.tasks.classification import ClassificationData, ClassificationTask

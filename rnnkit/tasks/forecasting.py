@@ -40,10 +40,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from rnnkit.config import ConfigError
 from rnnkit.data.records import TimeSeries
+from rnnkit.losses import masked_mse, quantile_loss
+from rnnkit.metrics import mae, mape, mase, rmse, seasonal_naive_forecast
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
 from rnnkit.tasks.base import InputError, Task, register_task
-from rnnkit.training.losses import masked_mse, quantile_loss
-from rnnkit.training.metrics import mae, mape, mase, rmse, seasonal_naive_forecast
 
 
 @dataclass(frozen=True)
@@ -509,7 +509,7 @@ class ForecastingTask(Task):
 
     def write_artifacts(self, model: nn.Module, folder: Path, results: dict[str, Any]) -> list[Path]:
         """``forecast.csv`` (every test step: actual, forecast, quantiles, baselines) and ``forecast.png``."""
-        from rnnkit.training.plots import plot_forecast
+        from rnnkit.plots.charts import plot_forecast
 
         f = self._test_forecasts(model)
         d, times, origins, actual = self.data, self.series.times, f["origins"], f["actual"]

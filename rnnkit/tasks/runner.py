@@ -136,7 +136,7 @@ def new_run_dir(name: str, root: str | os.PathLike = "runs") -> Path:
 
 
 def _plot_curves(run_dir: Path) -> None:
-    from rnnkit.training.plots import plot_learning_curves
+    from rnnkit.plots.charts import plot_learning_curves
 
     records = read_jsonl(run_dir / LOG)
     if records:

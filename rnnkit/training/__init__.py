@@ -1,4 +1,5 @@
-"""Training: the loop (knows nothing about RNNs), losses, metrics, optimisers, callbacks, checkpoints."""
+"""Training: the loop (knows nothing about RNNs), optimisers and schedules, callbacks, checkpoints, seeds.
+Losses are in :mod:`rnnkit.losses`, metrics in :mod:`rnnkit.metrics`, pictures in :mod:`rnnkit.plots`."""
 
 from rnnkit.training.callbacks import Callback, CheckpointCallback, JsonlLogger, ProgressBar
 from rnnkit.training.checkpoint import latest_checkpoint, load_checkpoint, resume, save_checkpoint

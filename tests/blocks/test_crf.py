@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from rnnkit.blocks.crf import FORBIDDEN, LinearChainCRF, iob_constraints
-from rnnkit.training.losses import crf_negative_log_likelihood
+from rnnkit.losses import crf_negative_log_likelihood
 
 K = 3
 

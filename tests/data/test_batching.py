@@ -21,7 +21,7 @@ from rnnkit.data.batching import (
     pad_batch,
 )
 from rnnkit.data.vocab import BOS, EOS, PAD
-from rnnkit.training.losses import masked_cross_entropy
+from rnnkit.losses import masked_cross_entropy
 
 # ------------------------------------------------------------------------------------------------ pad_batch
 

@@ -13,8 +13,8 @@ from rnnkit.cli.main import main
 from rnnkit.inspect.examples import Example
 from rnnkit.inspect.inspection import inspect_example
 from rnnkit.layers.factory import RNNConfig
+from rnnkit.losses import masked_cross_entropy
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
-from rnnkit.training.losses import masked_cross_entropy
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["train.epochs=2", "train.early_stopping_patience=null", "model.rnn.hidden_size=8", "model.conv.channels=8",

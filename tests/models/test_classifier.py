@@ -13,9 +13,9 @@ from safetensors.torch import save_file
 from rnnkit.blocks.conv_frontend import ConvConfig
 from rnnkit.config import ConfigError, load_config, save_config
 from rnnkit.layers.factory import RNNConfig
+from rnnkit.losses import masked_cross_entropy
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.models.io import MODELS, load_model, save_model
-from rnnkit.training.losses import masked_cross_entropy
 
 POOLINGS = ["last", "mean", "max", "attention"]
 CONV = ConvConfig(channels=6, kernel_sizes=(2, 3), pool_size=3)

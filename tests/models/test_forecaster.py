@@ -13,10 +13,10 @@ from safetensors.torch import load_file, save_file
 
 from rnnkit.config import ConfigError, load_config, save_config
 from rnnkit.layers.factory import RNNConfig
+from rnnkit.losses import quantile_loss
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig, non_crossing
 from rnnkit.models.io import load_model, save_model
 from rnnkit.models.scaling import NotFittedError
-from rnnkit.training.losses import quantile_loss
 
 QUANTILES = (0.1, 0.5, 0.9)
 

@@ -12,9 +12,9 @@ from safetensors.torch import save_file
 
 from rnnkit.config import ConfigError, load_config, save_config
 from rnnkit.layers.factory import RNNConfig
+from rnnkit.losses import masked_cross_entropy
 from rnnkit.models import MODELS, load_model, save_model
 from rnnkit.models.generator import GeneratorConfig, GeneratorState, SequenceGenerator
-from rnnkit.training.losses import masked_cross_entropy
 
 BOS, EOS, PAD = 2, 3, 0
 V = 11

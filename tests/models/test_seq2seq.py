@@ -8,10 +8,10 @@ from safetensors.torch import load_file, save_file
 
 from rnnkit.config import ConfigError, load_config, save_config
 from rnnkit.layers.factory import RNNConfig
+from rnnkit.losses import masked_cross_entropy
 from rnnkit.models.decoding import greedy_decode, length_penalty
 from rnnkit.models.io import MODELS, WEIGHTS_FILE, load_model, save_model
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
-from rnnkit.training.losses import masked_cross_entropy
 
 PAD, BOS, EOS, V = 0, 2, 3, 14  # ids 4..13 are the digits 0..9
 KINDS = ["additive", "general", "dot"]

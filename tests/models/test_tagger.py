@@ -12,9 +12,9 @@ from safetensors.torch import load_file, save_file
 
 from rnnkit.config import ConfigError, load_config, save_config
 from rnnkit.layers.factory import RNNConfig
+from rnnkit.losses import crf_negative_log_likelihood, masked_cross_entropy
 from rnnkit.models.io import load_model, save_model
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
-from rnnkit.training.losses import crf_negative_log_likelihood, masked_cross_entropy
 
 LABELS = ("O", "B-NUM", "I-NUM", "B-WORD", "I-WORD")
 VOCAB = 13  # 0 padding, 1-4 digits, 5-8 letters, 9-12 punctuation

@@ -14,19 +14,19 @@ from rnnkit.data.batching import BucketBatchSampler, collate_classification, mov
 from rnnkit.data.records import TextExample
 from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import Vocab, character_vocab, encode_characters
-from rnnkit.models.classifier import CONV_LSTM, ClassifierConfig, SequenceClassifier
-from rnnkit.tasks.base import CHARACTER_FIELDS, Task, character_sizes, nest_flat_keys, register_task
-from rnnkit.tasks.classification.baseline import majority_baseline
-from rnnkit.tasks.classification.data import ClassificationData, load_splits
-from rnnkit.training.losses import masked_cross_entropy
-from rnnkit.training.metrics import (
+from rnnkit.losses import masked_cross_entropy
+from rnnkit.metrics import (
     accuracy,
     classification_report,
     confusion_matrix,
     labelled_matrix,
     macro_f1,
 )
-from rnnkit.training.plots import plot_labelled_matrix
+from rnnkit.models.classifier import CONV_LSTM, ClassifierConfig, SequenceClassifier
+from rnnkit.plots.charts import plot_labelled_matrix
+from rnnkit.tasks.base import CHARACTER_FIELDS, Task, character_sizes, nest_flat_keys, register_task
+from rnnkit.tasks.classification.baseline import majority_baseline
+from rnnkit.tasks.classification.data import ClassificationData, load_splits
 
 
 def classify_batches(

@@ -12,7 +12,7 @@ from torch.utils.data import Sampler
 
 from rnnkit.data.batching import IGNORE_INDEX
 from rnnkit.data.vocab import PAD
-from rnnkit.training.losses import masked_cross_entropy
+from rnnkit.losses import masked_cross_entropy
 from rnnkit.training.seed import epoch_generator
 
 

@@ -14,6 +14,8 @@ from rnnkit.config import ConfigError, atomic_write_text
 from rnnkit.data.batching import IGNORE_INDEX, move_to_device, pad_batch
 from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_dict
 from rnnkit.data.vocab import Vocab
+from rnnkit.losses import masked_cross_entropy
+from rnnkit.metrics import bits_per_character, perplexity
 from rnnkit.models.generator import GeneratorConfig, SequenceGenerator
 from rnnkit.tasks.base import InspectionInput, Task, register_task
 from rnnkit.tasks.language_model.baseline import unigram_bits
@@ -28,8 +30,6 @@ from rnnkit.tasks.language_model.data import (
     LanguageModelData,
     load_text_splits,
 )
-from rnnkit.training.losses import masked_cross_entropy
-from rnnkit.training.metrics import bits_per_character, perplexity
 
 
 @register_task

@@ -14,8 +14,16 @@ from torch.utils.data import DataLoader
 from rnnkit.config import ConfigError
 from rnnkit.data.batching import BucketBatchSampler, collate_classification, pad_batch
 from rnnkit.data.records import SeriesExample
+from rnnkit.metrics import (
+    accuracy,
+    classification_report,
+    confusion_matrix,
+    labelled_matrix,
+    macro_f1,
+)
 from rnnkit.models.classifier import ClassifierConfig
 from rnnkit.models.scaling import SeriesScaler
+from rnnkit.plots.charts import plot_labelled_matrix
 from rnnkit.tasks.base import CHARACTER_FIELDS, InputError, Task, register_task
 from rnnkit.tasks.classification import ClassifierMethods
 from rnnkit.tasks.series_classification.baseline import nearest_neighbour
@@ -28,14 +36,6 @@ from rnnkit.tasks.series_classification.data import (
     resample_series,
     sort_labels,
 )
-from rnnkit.training.metrics import (
-    accuracy,
-    classification_report,
-    confusion_matrix,
-    labelled_matrix,
-    macro_f1,
-)
-from rnnkit.training.plots import plot_labelled_matrix
 
 
 @register_task

@@ -15,7 +15,17 @@ from rnnkit.config import ConfigError
 from rnnkit.data.batching import BucketBatchSampler, collate_tagging, move_to_device, pad_batch, pad_words
 from rnnkit.data.records import TaggedSentence
 from rnnkit.data.vocab import PAD, SPECIALS, UNK, Vocab, character_vocab, encode_characters
+from rnnkit.losses import crf_negative_log_likelihood, masked_cross_entropy
+from rnnkit.metrics import (
+    accuracy,
+    chunk_f1,
+    classification_report,
+    confusion_matrix,
+    extract_chunks,
+    labelled_matrix,
+)
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
+from rnnkit.plots.charts import plot_labelled_matrix
 from rnnkit.tasks.base import (
     CHARACTER_FIELDS,
     InputError,
@@ -34,16 +44,6 @@ from rnnkit.tasks.tagging.data import (
     split_words,
 )
 from rnnkit.tasks.tagging.schemes import _parses, detect_scheme, transition_violations
-from rnnkit.training.losses import crf_negative_log_likelihood, masked_cross_entropy
-from rnnkit.training.metrics import (
-    accuracy,
-    chunk_f1,
-    classification_report,
-    confusion_matrix,
-    extract_chunks,
-    labelled_matrix,
-)
-from rnnkit.training.plots import plot_labelled_matrix
 
 
 @register_task

@@ -20,6 +20,8 @@ from rnnkit.data.tokenizers import (
     tokenizer_from_dict,
 )
 from rnnkit.data.vocab import BOS, EOS, PAD, UNK, Vocab
+from rnnkit.losses import masked_cross_entropy
+from rnnkit.metrics import bleu, chrf
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnkit.tasks.base import InspectionInput, Task, register_task
 from rnnkit.tasks.translation.data import (
@@ -29,8 +31,6 @@ from rnnkit.tasks.translation.data import (
     detokenize,
     load_splits,
 )
-from rnnkit.training.losses import masked_cross_entropy
-from rnnkit.training.metrics import bleu, chrf
 
 
 @register_task

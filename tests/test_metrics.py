@@ -12,8 +12,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnkit.training.losses import masked_cross_entropy
-from rnnkit.training.metrics import (
+from rnnkit.losses import masked_cross_entropy
+from rnnkit.metrics import (
     accuracy,
     bits_per_character,
     bleu,

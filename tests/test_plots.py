@@ -12,15 +12,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnkit.training.callbacks import Callback, CheckpointCallback, JsonlLogger, read_jsonl
-from rnnkit.training.config import TrainConfig
-from rnnkit.training.plots import (
-    _font_families,
+from rnnkit.plots.charts import (
     learning_curves,
     plot_confusion_matrix,
     plot_forecast,
     plot_learning_curves,
 )
+from rnnkit.plots.figure import _font_families
+from rnnkit.training.callbacks import Callback, CheckpointCallback, JsonlLogger, read_jsonl
+from rnnkit.training.config import TrainConfig
 from tests.training.test_trainer import one_thread, train  # noqa: F401 (an autouse fixture)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

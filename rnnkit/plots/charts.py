@@ -1,157 +1,37 @@
-"""PNG/SVG plots of a training run: learning curves, a confusion matrix, a forecast.
+"""PNG/SVG plots of a run: learning curves, a confusion matrix, a forecast.
 
 matplotlib is imported inside each function (CPU installs and ``import rnnkit`` stay free of it), and
-only its object API is used: a ``Figure`` on a ``FigureCanvasAgg``, never ``pyplot``, so no global
-figure is opened and no GUI backend is touched. Each function writes its file atomically
-(:func:`rnnkit.config.atomic_write`: a crash leaves the old file or the new one) and returns its path;
-the format comes from the suffix, ``.png`` or ``.svg``.
-
-Text that the default font cannot draw (Hangul labels, say) gets matplotlib's per-glyph font fallback:
-installed fonts covering the missing characters are appended to ``font.family`` for that figure only.
-When none is installed the figure is still written, with empty boxes and without "Glyph missing" warnings.
+only its object API is used (:mod:`rnnkit.plots.figure`). Each function writes its file atomically
+(a crash leaves the old file or the new one) and returns its path; the format comes from the suffix,
+``.png`` or ``.svg``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import itertools
 import math
 import os
-import shutil
-import subprocess
-import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-
-from rnnkit.config import atomic_write
 
 __all__ = [
     "LearningCurves",
     "learning_curves",
     "plot_confusion_matrix",
     "plot_forecast",
+    "plot_labelled_matrix",
     "plot_learning_curves",
 ]
 
-FORMATS = {".png": "png", ".svg": "svg"}
+from rnnkit.plots.figure import as_array, format_of, new_figure, save_figure, text_style
+
 ANNOTATE_MAX_CLASSES = 20  # above this, cell numbers are unreadable: the colours alone tell
 _NOT_METRICS = {"event", "step", "epoch", "time", "best"}  # the bookkeeping keys of an "eval" record
-_PREFERRED = ("Noto Sans CJK KR", "Noto Sans KR", "NanumGothic", "Malgun Gothic", "Apple SD Gothic Neo")
 
 
-# ----- shared helpers --------------------------------------------------------------------------------
-def _format_of(path: str | os.PathLike) -> str:
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise ValueError(f"path must end in .png or .svg (the file type comes from it), got {str(path)!r}")
-    return FORMATS[suffix]
-
-
-def _array(value: Any, name: str) -> np.ndarray:
-    """A float64 numpy copy of a list, ndarray or tensor (any device or dtype)."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().double().numpy()
-    try:
-        return np.array(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        kind = type(value).__name__
-        raise ValueError(f"{name} must be numbers (a list, ndarray or tensor), got {kind}") from error
-
-
-@functools.cache
-def _charmap(font_path: str) -> frozenset[int]:
-    from matplotlib.ft2font import FT2Font
-
-    try:
-        return frozenset(FT2Font(font_path).get_charmap())
-    except (OSError, RuntimeError, ValueError):
-        return frozenset()
-
-
-@functools.lru_cache(maxsize=1)
-def _add_korean_fonts() -> None:
-    """Register fontconfig's Korean fonts (matplotlib's font cache misses fonts installed after it)."""
-    from matplotlib import font_manager
-
-    if shutil.which("fc-list") is None:
-        return
-    try:
-        found = subprocess.run(["fc-list", ":lang=ko", "file"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return
-    for line in found.stdout.splitlines():
-        with contextlib.suppress(Exception):  # a font matplotlib cannot read is simply not used
-            font_manager.fontManager.addfont(line.split(":")[0].strip())
-
-
-def _font_families(texts: Iterable[str]) -> list[str] | None:
-    """``font.family`` drawing every character of ``texts``: the default family, then installed families
-    covering what it lacks (greedily, most characters first). None when the default draws them all.
-
-    Example:
-        >>> _font_families(["loss", "accuracy"]) is None
-        True
-    """
-    import matplotlib
-    from matplotlib import font_manager
-
-    family = list(matplotlib.rcParams["font.family"])
-    default = font_manager.findfont(font_manager.FontProperties(family=family))
-    chars = {ord(c) for text in texts for c in str(text) if c.isprintable() and not c.isspace()}
-    missing = chars - _charmap(getattr(default, "path", str(default)))
-    if not missing:
-        return None
-    if any(0xAC00 <= c <= 0xD7A3 or 0x1100 <= c <= 0x11FF or 0x3130 <= c <= 0x318F for c in missing):
-        _add_korean_fonts()
-    covers: dict[str, set[int]] = {}
-    for entry in font_manager.fontManager.ttflist:
-        if entry.style == "normal" and "Last Resort" not in entry.name:  # Last Resort: placeholder boxes
-            covers.setdefault(entry.name, set()).update(missing & _charmap(entry.fname))
-    extra = []
-    while missing:
-        gains = {name: len(found & missing) for name, found in covers.items()}
-        best = min(covers, key=lambda name: (-gains[name], name not in _PREFERRED, name), default=None)
-        if best is None or gains[best] == 0:
-            break
-        extra.append(best)
-        missing = missing - covers[best]
-    return family + extra
-
-
-@contextlib.contextmanager
-def _style(texts: Iterable[str]) -> Iterator[None]:
-    """Font fallback for ``texts``, reproducible SVG ids, and no "Glyph missing" warnings, for one figure."""
-    import matplotlib
-
-    rc: dict[str, Any] = {"svg.hashsalt": "rnnkit"}
-    families = _font_families(texts)
-    if families is not None:
-        rc["font.family"] = families
-    with matplotlib.rc_context(rc), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
-        yield
-
-
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _save(figure: Any, path: str | os.PathLike, fmt: str) -> Path:
-    metadata = {"Date": None} if fmt == "svg" else None  # no timestamp: the same plot gives the same file
-    atomic_write(path, lambda tmp: figure.savefig(tmp, format=fmt, metadata=metadata))
-    return Path(path)
-
-
-# ----- learning curves -------------------------------------------------------------------------------
 class LearningCurves(NamedTuple):
     """What :func:`plot_learning_curves` draws. Null values are NaN (a gap in the line).
 
@@ -266,7 +146,7 @@ def plot_learning_curves(
         >>> plot_learning_curves(records, out).read_bytes()[:4]
         b'\\x89PNG'
     """
-    fmt = _format_of(path)
+    fmt = format_of(path)
     curves = learning_curves(records, metrics)
     if curves.steps.size == 0 and not curves.metrics:
         events = sorted({str(r.get("event")) for r in records})
@@ -277,8 +157,8 @@ def plot_learning_curves(
     panels = [(label, series) for label, series in (("loss", losses), ("metric", others)) if series]
     if has_train and not losses:
         panels.insert(0, ("loss", losses))
-    with _style(curves.metrics):
-        figure = _figure(8, 1.2 + 2.8 * len(panels))
+    with text_style(curves.metrics):
+        figure = new_figure(8, 1.2 + 2.8 * len(panels))
         axes = figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
         if has_train:  # the loss panel is the first one
             marker = "." if curves.steps.size < 30 else ""
@@ -296,12 +176,12 @@ def plot_learning_curves(
             axes[0].set_yscale("log")
         axes[-1].set_xlabel("step")
         axes[0].set_title("learning curves")
-        return _save(figure, path, fmt)
+        return save_figure(figure, path, fmt)
 
 
 # ----- confusion matrix ------------------------------------------------------------------------------
 def plot_labelled_matrix(matrix: dict[str, Any], path: str | os.PathLike) -> Path:
-    """:func:`plot_confusion_matrix` of a :func:`~rnnkit.training.metrics.labelled_matrix` (``labels`` and
+    """:func:`plot_confusion_matrix` of a :func:`~rnnkit.metrics.labelled_matrix` (``labels`` and
     ``counts``, as ``results.json`` keeps it); returns ``path``."""
     plot_confusion_matrix(matrix["counts"], matrix["labels"], path)
     return Path(path)
@@ -322,7 +202,7 @@ def plot_confusion_matrix(
 
     Args:
         matrix: (K, K) counts, as a nested list, ndarray or tensor; ``matrix[i, j]``: examples of class i
-            predicted as class j (as :func:`rnnkit.training.metrics` counts them).
+            predicted as class j (as :func:`rnnkit.metrics` counts them).
         labels: K class names (any script: see the module doc on fonts).
         path: the ``.png`` or ``.svg`` file to write.
         normalize: divide rows by their sums; False shows the counts.
@@ -340,8 +220,8 @@ def plot_confusion_matrix(
         >>> "<svg" in plot_confusion_matrix([[5, 1], [2, 7]], ["긍정", "부정"], out).read_text()
         True
     """
-    fmt = _format_of(path)
-    counts = _array(matrix, "matrix")
+    fmt = format_of(path)
+    counts = as_array(matrix, "matrix")
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.shape[0] == 0:
         raise ValueError(f"matrix must be square (K, K) with K >= 1, got shape {tuple(counts.shape)}")
     if not np.isfinite(counts).all() or (counts < 0).any():
@@ -357,8 +237,8 @@ def plot_confusion_matrix(
     annotate = k <= ANNOTATE_MAX_CLASSES if annotate is None else annotate
     vmax = 1.0 if normalize else max(float(values.max()), 1.0)
     side = min(3.5 + 0.32 * k, 40.0)  # 0.32 in (23 pt) a class: room for "0.25" or an 8-pt label
-    with _style(labels):
-        figure = _figure(side + 1.2, side)
+    with text_style(labels):
+        figure = new_figure(side + 1.2, side)
         ax = figure.subplots()
         image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=vmax, interpolation="nearest")
         scale = "fraction of the row" if normalize else "count"
@@ -377,7 +257,7 @@ def plot_confusion_matrix(
                 text = format(value, digits)
                 color = "white" if value > vmax / 2 else "black"
                 ax.text(j, i, text, ha="center", va="center", color=color, fontsize=font - 1)
-        return _save(figure, path, fmt)
+        return save_figure(figure, path, fmt)
 
 
 # ----- forecast --------------------------------------------------------------------------------------
@@ -416,15 +296,15 @@ def plot_forecast(
         >>> plot_forecast(np.arange(10.0), [1, 1, 1], band, out, quantiles=(0.1, 0.5, 0.9)).name
         'forecast.png'
     """
-    fmt = _format_of(path)
-    history, predicted = _array(history, "history"), _array(forecast, "forecast")
+    fmt = format_of(path)
+    history, predicted = as_array(history, "history"), as_array(forecast, "forecast")
     if history.ndim != 1:
         raise ValueError(f"history must be 1-D (T,), got shape {tuple(history.shape)}")
     if predicted.ndim not in (1, 2) or predicted.shape[0] == 0:
         raise ValueError(f"forecast must be (H,) or (H, Q) with H >= 1, got shape {tuple(predicted.shape)}")
     horizon = predicted.shape[0]
     if actual is not None:
-        actual = _array(actual, "actual")
+        actual = as_array(actual, "actual")
         if actual.shape != (horizon,):
             raise ValueError(f"actual must be (H,) = ({horizon},) like forecast, got {tuple(actual.shape)}")
     if predicted.ndim == 2 and quantiles is None:
@@ -441,8 +321,8 @@ def plot_forecast(
             raise ValueError(f"quantiles must be strictly increasing in (0, 1), got {tuple(levels)}")
     t = history.shape[0]
     past, future = np.arange(t), np.arange(t, t + horizon)
-    with _style([title or ""]):
-        figure = _figure(9, 4)
+    with text_style([title or ""]):
+        figure = new_figure(9, 4)
         ax = figure.subplots()
         ax.plot(past, history, color="C0", lw=1.3, label="history")
         if actual is not None:
@@ -462,4 +342,4 @@ def plot_forecast(
         ax.set_title(title or "forecast")
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize=9)
-        return _save(figure, path, fmt)
+        return save_figure(figure, path, fmt)

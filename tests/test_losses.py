@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnkit.training.losses import masked_cross_entropy, masked_mae, masked_mse, quantile_loss
+from rnnkit.losses import masked_cross_entropy, masked_mae, masked_mse, quantile_loss
 
 
 def test_masked_cross_entropy_ignores_padding_and_equals_the_mean_over_valid_steps():
