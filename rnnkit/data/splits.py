@@ -89,10 +89,13 @@ def complete_splits(
 
 def own_files(data: Any) -> dict[str, str]:
     """The user's own split files of a data config: ``{"train": path, "validation": path, "test": path}``
-    for those set (``data.train``, ``data.validation``, ``data.test``); ``{}`` when ``data.train`` is unset.
+    for those set (``data.train``, ``data.validation``, ``data.test``).
+
+    With ``data.train`` they are the whole data; without it, each given file replaces that split of the
+    dataset (``rnnkit evaluate RUN --data test=new.csv`` scores a run on a new test file).
 
     Raises:
-        ConfigError: ``validation`` or ``test`` without ``train``, or a file that does not exist.
+        ConfigError: a file that does not exist.
 
     Example:
         >>> from types import SimpleNamespace
@@ -101,8 +104,6 @@ def own_files(data: Any) -> dict[str, str]:
     """
     files = {name: getattr(data, name, None) for name in ("train", "validation", "test")}
     files = {name: path for name, path in files.items() if path is not None}
-    if files and "train" not in files:
-        raise ConfigError(f"data.{next(iter(files))} needs data.train (the training file) too")
     for name, path in files.items():
         if not Path(path).is_file():
             raise ConfigError(f"data.{name}: {path}: no such file")
@@ -112,3 +113,23 @@ def own_files(data: Any) -> dict[str, str]:
 def read_own_files(files: Mapping[str, str], read: Callable[[str], T]) -> dict[str, T]:
     """``read`` of each of :func:`own_files`, keyed as :func:`complete_splits` takes them."""
     return {name: read(path) for name, path in files.items()}
+
+
+def replace_splits(
+    splits: Mapping[str, Any], files: Mapping[str, str], read: Callable[[str], T]
+) -> dict[str, Any]:
+    """A dataset's ``splits`` with those of the user's ``files`` (validation and test, no train) put in
+    their place, logged.
+
+    Example:
+        >>> replace_splits({"train": [1, 2], "dev": [3], "test": [4]}, {"test": "new.csv"}, lambda p: [9])
+        {'train': [1, 2], 'dev': [3], 'test': [9]}
+    """
+    out = dict(splits)
+    for name, path in files.items():
+        if name == "validation":
+            for other in VALIDATION_NAMES:
+                out.pop(other, None)
+        out[name] = read(path)
+        log.info("data.%s: %s replaces the dataset's %s split", name, path, name)
+    return out

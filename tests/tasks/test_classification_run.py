@@ -95,6 +95,16 @@ def test_evaluate_leaves_the_run_folder_unchanged_and_writes_only_where_told(cha
         evaluate(chatterbot_run, output=chatterbot_run)
 
 
+def test_evaluate_on_a_new_test_file(chatterbot_run, tmp_path):
+    new = tmp_path / "new.csv"
+    new.write_text("text,label\n오늘 너무 슬퍼,emotion\nwhat is your favorite food?,food\n", encoding="utf-8")
+    before = folder_digest(chatterbot_run)
+    evaluate(chatterbot_run, data_overrides=[f"test={new}"], output=tmp_path / "eval")
+    counts = json.loads((tmp_path / "eval" / "results.json").read_text(encoding="utf-8"))["confusion_matrix"]
+    assert sum(map(sum, counts["counts"])) == 2  # scored on the two rows of the new file
+    assert folder_digest(chatterbot_run) == before
+
+
 def test_results_name_classes_by_their_labels(chatterbot_run):
     results = json.loads((chatterbot_run / "results.json").read_text(encoding="utf-8"))
     labels = sorted({e.label for e in load_chatterbot()})

@@ -52,10 +52,21 @@ def test_own_files_errors_name_the_key(tmp_path):
     train = write(tmp_path / "train.csv", reviews(10))
     with pytest.raises(ConfigError, match=r"data.test: .*missing.csv: no such file"):
         classification_splits(ClassificationData(train=train, test=str(tmp_path / "missing.csv")))
-    with pytest.raises(ConfigError, match="data.validation / data.test need data.train"):
-        from_dict(ClassificationData, {"test": train}, "run.yaml: data")
     with pytest.raises(ConfigError, match="replaces dataset and path"):
         from_dict(ClassificationData, {"train": train, "dataset": "nsmc"}, "run.yaml: data")
+
+
+def test_a_test_file_without_train_replaces_the_datasets_test_split(tmp_path, caplog):
+    table = write(tmp_path / "all.csv", reviews(40))
+    new_test = write(tmp_path / "new.csv", reviews(6))
+    data = {"dataset": "table", "path": table, "text_column": "review", "label_column": "sentiment"}
+    before = classification_splits(ClassificationData(**data))
+    with caplog.at_level(logging.INFO, logger="rnnkit"):
+        after = classification_splits(ClassificationData(**data, test=new_test))
+    assert [e.text for e in after["test"]] == [f"text number {i}" for i in range(6)]  # the file, whole
+    assert len(after["test"]) == 6 and len(before["test"]) == 4
+    assert len(after["train"]) + len(after["val"]) == 40  # nothing held out for a test split it was given
+    assert "data.test" in caplog.text and "replaces the dataset's test split" in caplog.text
 
 
 CONLL = "He PRP B-NP\nruns VBZ B-VP\n\nShe PRP B-NP\nsleeps VBZ B-VP\n\n"

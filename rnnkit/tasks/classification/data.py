@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from rnnkit.config import ConfigError
 from rnnkit.data.records import TextExample, split_stratified
-from rnnkit.data.splits import complete_splits, own_files, read_own_files
+from rnnkit.data.splits import complete_splits, own_files, read_own_files, replace_splits
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,6 @@ class ClassificationData:
             raise ValueError(
                 "ClassificationData: data.train (your own files) replaces dataset and path; remove them"
             )
-        if self.train is None and (self.validation is not None or self.test is not None):
-            raise ValueError(
-                "ClassificationData: data.validation / data.test need data.train (the training file)"
-            )
         if self.dataset == "table" and self.path is None:
             raise ValueError("ClassificationData: dataset='table' needs path= (the csv/tsv/jsonl file)")
         if self.max_length is not None and self.max_length < 1:
@@ -111,7 +107,7 @@ def load_splits(data: ClassificationData) -> dict[str, list[TextExample]]:
     """Train / validation / test examples: the user's own files, or the dataset's own splits where it has
     them; what is missing is held out of the training data, stratified (:func:`complete_splits`)."""
     files = own_files(data)
-    if files:
+    if "train" in files:
         splits: dict[str, Any] = read_own_files(files, lambda path: read_table(data, path))
     elif data.dataset == "chatterbot":
         from rnnkit.data.chatterbot import load_chatterbot
@@ -123,6 +119,8 @@ def load_splits(data: ClassificationData) -> dict[str, list[TextExample]]:
         from rnnkit.data.catalog import load_dataset
 
         splits = load_dataset(data.dataset, data.path, offline=data.offline)
+    if "train" not in files:
+        splits = replace_splits(splits, files, lambda path: read_table(data, path))
     train = splits.get("train", splits.get("all"))
     if not train or not isinstance(train[0], TextExample):
         raise ConfigError(f"data: dataset {data.dataset!r} has no labelled texts for classification")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rnnkit.config import ConfigError
-from rnnkit.data.splits import complete_splits, own_files, read_own_files
+from rnnkit.data.splits import complete_splits, own_files, read_own_files, replace_splits
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,6 @@ class LanguageModelData:
             )
         if self.train is not None and self.path is not None:
             raise ValueError("LanguageModelData: data.train (your own files) replaces dataset and path")
-        if self.train is None and (self.validation is not None or self.test is not None):
-            raise ValueError("LanguageModelData: data.validation / data.test need data.train too")
         if self.dataset == "text" and self.path is None and self.train is None:
             raise ValueError("LanguageModelData: dataset='text' needs path= (a UTF-8 text file)")
         if self.tokenizer not in ("char", "word", "bpe"):
@@ -155,7 +153,7 @@ def load_text_splits(data: LanguageModelData) -> dict[str, str]:
     from rnnkit.data.loaders_text import load_text
 
     files = own_files(data)
-    if files:
+    if "train" in files:
         texts = read_own_files(files, lambda path: load_text(path, data.encoding))
         if not texts["train"]:
             raise ValueError(f"data.train: {files['train']}: the text is empty")
@@ -170,5 +168,8 @@ def load_text_splits(data: LanguageModelData) -> dict[str, str]:
             raise ConfigError(f"data: dataset {data.dataset!r} is not plain text (try tinyshakespeare)")
     if not text:
         raise ValueError(f"data: {data.path or data.dataset}: the text is empty")
-    train, val, test = split_contiguous(text, data.val_fraction, data.test_fraction)
-    return {"train": train, "val": val, "test": test}
+    if not files:
+        train, val, test = split_contiguous(text, data.val_fraction, data.test_fraction)
+        return {"train": train, "val": val, "test": test}
+    texts = replace_splits({"train": text}, files, lambda path: load_text(path, data.encoding))
+    return complete_splits(texts, cut_tail, data.val_fraction, data.test_fraction, 0, unit="characters")

@@ -12,7 +12,7 @@ import numpy as np
 
 from rnnkit.config import ConfigError
 from rnnkit.data.records import SeriesExample, split_stratified
-from rnnkit.data.splits import complete_splits, own_files, read_own_files
+from rnnkit.data.splits import complete_splits, own_files, read_own_files, replace_splits
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,6 @@ class SeriesClassificationData:
             raise ValueError(
                 "SeriesClassificationData: data.train (your own files) replaces path and test_path"
             )
-        if self.train is None and (self.validation is not None or self.test is not None):
-            raise ValueError("SeriesClassificationData: data.validation / data.test need data.train too")
         if self.dataset == "ts" and self.path is None and self.train is None:
             raise ValueError(
                 "SeriesClassificationData: dataset='ts' needs path= (a NAME_TRAIN.ts file or folder)"
@@ -154,7 +152,7 @@ def load_series_splits(
     from rnnkit.data.loaders_series import load_ts
 
     files = own_files(data)
-    if files:
+    if "train" in files:
         splits: dict[str, Any] = read_own_files(files, lambda path: read_series_file(data, path))
     elif data.dataset == "ts":
         train_path, test_path = _ts_pair(data)
@@ -168,6 +166,8 @@ def load_series_splits(
             f"{where}: data: dataset {data.dataset!r} is not a series-classification dataset "
             f"(known: {', '.join(series_datasets())}, or 'ts' with path=NAME_TRAIN.ts)"
         )
+    if "train" not in files:
+        splits = replace_splits(splits, files, lambda path: read_series_file(data, path))
     source = files.get("train", data.dataset)
     for name, examples in splits.items():
         if not examples:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from rnnkit.config import ConfigError
 from rnnkit.data.records import TaggedSentence
-from rnnkit.data.splits import complete_splits, own_files, read_own_files
+from rnnkit.data.splits import complete_splits, own_files, read_own_files, replace_splits
 
 DEFAULT_TAGS = {"conll2000": "chunk", "ud_korean_gsd": "upos", "conllu": "upos"}
 SCHEMES = ("IOB1", "IOB2", "BIOES")
@@ -111,8 +111,6 @@ class TaggingData:
                              f"{self.val_fraction} + {self.test_fraction}")  # fmt: skip
         if self.train is not None and (self.path is not None or self.val_path or self.test_path):
             raise ValueError("TaggingData: data.train (your own files) replaces path, val_path and test_path")
-        if self.train is None and (self.validation is not None or self.test is not None):
-            raise ValueError("TaggingData: data.validation / data.test need data.train too")
         if self.dataset in ("conll", "conllu") and self.path is None and self.train is None:
             raise ValueError(f"TaggingData: dataset={self.dataset!r} needs path= (the training file)")
         if self.dataset == "conll" and (
@@ -195,8 +193,8 @@ def load_splits(data: TaggingData, where: str = "config") -> dict[str, list[Tagg
     """Train / validation / test sentences: the user's own files, or the data's own splits where it has
     them; what is missing is held out of the training sentences (:func:`complete_splits`)."""
     files = own_files(data)
-    read_directly = bool(files) or data.dataset in ("conll", "conllu")  # these readers take tag_column
-    if files:
+    read_directly = "train" in files or data.dataset in ("conll", "conllu")  # these take tag_column
+    if "train" in files:
         splits: dict[str, Any] = read_own_files(
             files, lambda p: read_sentences(data, p, file_format(data, p))
         )
@@ -207,6 +205,8 @@ def load_splits(data: TaggingData, where: str = "config") -> dict[str, list[Tagg
         from rnnkit.data.catalog import load_dataset
 
         splits = load_dataset(data.dataset, data.path, offline=data.offline)
+    if "train" not in files:
+        splits = replace_splits(splits, files, lambda p: read_sentences(data, p, file_format(data, p)))
     train = splits.get("train", splits.get("all"))
     if not train or not isinstance(train[0], TaggedSentence):
         raise ConfigError(f"{where}: data: dataset {data.dataset!r} has no tagged sentences for tagging")

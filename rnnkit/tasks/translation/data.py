@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from rnnkit.config import ConfigError
 from rnnkit.data.records import TextPair
-from rnnkit.data.splits import complete_splits, own_files, read_own_files
+from rnnkit.data.splits import complete_splits, own_files, read_own_files, replace_splits
 from rnnkit.data.tokenizers import (
     MorphemeTokenizer,
     Tokenizer,
@@ -92,8 +92,6 @@ class TranslationData:
                              f"{self.val_fraction} + {self.test_fraction}")  # fmt: skip
         if self.train is not None and self.path is not None:
             raise ValueError("TranslationData: data.train (your own files) replaces dataset and path")
-        if self.train is None and (self.validation is not None or self.test is not None):
-            raise ValueError("TranslationData: data.validation / data.test need data.train too")
         if self.dataset in ("pairs", "table") and self.path is None and self.train is None:
             raise ValueError(f"TranslationData: dataset={self.dataset!r} needs path= (the file of pairs)")
         for name in ("eval_pairs", "beam_size", "max_length", "max_output_length", "min_freq"):
@@ -146,8 +144,8 @@ def load_splits(data: TranslationData) -> dict[str, list[TextPair]]:
     """Train / validation / test pairs: the user's own files, or the dataset's own splits where it has
     them; what is missing is held out of the training pairs by source sentence (:func:`complete_splits`)."""
     files = own_files(data)
-    if files:
-        read = lambda path: read_pairs(data, path, TABLE_SUFFIXES.get(Path(path).suffix.lower()))  # noqa: E731
+    read = lambda path: read_pairs(data, path, TABLE_SUFFIXES.get(Path(path).suffix.lower()))  # noqa: E731
+    if "train" in files:
         splits: dict[str, Any] = read_own_files(files, read)
     elif data.dataset in ("pairs", "table"):
         splits = {"all": read_pairs(data, data.path, data.format if data.dataset == "table" else None)}
@@ -155,6 +153,8 @@ def load_splits(data: TranslationData) -> dict[str, list[TextPair]]:
         from rnnkit.data.catalog import load_dataset
 
         splits = load_dataset(data.dataset, data.path, offline=data.offline)
+    if "train" not in files:
+        splits = replace_splits(splits, files, read)
     train = splits.get("train", splits.get("all"))
     if not train or not isinstance(train, list) or not isinstance(train[0], TextPair):
         raise ConfigError(f"data: dataset {data.dataset!r} has no sentence pairs for translation")
