@@ -37,5 +37,7 @@ def test_an_old_run_folder_evaluates_to_its_own_test_accuracy(old_run, tmp_path)
     old = json.loads((old_run / "results.json").read_text(encoding="utf-8"))
     results = evaluate(old_run, output=tmp_path / "eval")
     assert results["test_accuracy"] == pytest.approx(old["test_accuracy"])
-    assert main(["inspect", str(old_run), "--text", "오늘 너무 슬퍼", "--out", str(tmp_path / "inspect")]) == 0
+    assert (
+        main(["inspect", str(old_run), "--text", "오늘 너무 슬퍼", "--out", str(tmp_path / "inspect")]) == 0
+    )
     assert any((tmp_path / "inspect").iterdir())
