@@ -221,7 +221,8 @@ function renderSaliency(saliency) {
   if (!saliency) return [];
   const scale = Math.max(...saliency.scores.map(Math.abs)) || 1;
   const tokens = el("div", { class: "tokens" }, ...saliency.tokens.map((token, k) => el("span", {
-    class: "token", title: saliency.scores[k].toFixed(4), style: `background:${diverging(saliency.scores[k], scale)}`,
+    class: "token", title: saliency.scores[k].toFixed(4),
+    style: `background:${diverging(saliency.scores[k], scale)};color:${Math.abs(saliency.scores[k]) > 0.6 * scale ? "white" : "inherit"}`,
     text: token,
   })));
   return [el("h3", { text: "Saliency (gradient × input): red pushes towards the prediction, blue away" }), tokens];
