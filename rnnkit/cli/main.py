@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Sequence
 
 from rnnkit import __version__
-from rnnkit.cli import data, demo, evaluate, experiment, inspect, predict, report, train
+from rnnkit.cli import data, demo, evaluate, experiment, inspect, predict, report, serve, train
 
-COMMANDS = (train, evaluate, predict, inspect, report, experiment, data, demo)
+COMMANDS = (train, evaluate, predict, inspect, report, experiment, data, demo, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,10 +22,20 @@ from rnnkit.inspect.gradient_flow import gradient_flow
 from rnnkit.inspect.plot_flow import plot_step_gradients
 from rnnkit.inspect.plot_gates import plot_cell_trajectories, plot_gates
 from rnnkit.inspect.plot_text import plot_attention, plot_saliency_text, saliency_html
-from rnnkit.inspect.recording import record
+from rnnkit.inspect.recording import LayerCall, record
 from rnnkit.inspect.saliency import saliency
 
-__all__ = ["ExampleReport", "Picture", "inspect_example"]
+__all__ = [
+    "Attention",
+    "ExampleReport",
+    "Picture",
+    "attention_of",
+    "call_steps",
+    "front_end_pool",
+    "inspect_example",
+    "saliency_of",
+    "sequence_values",
+]
 
 LossFn = Callable[[nn.Module, Any], Tensor]
 MAX_PANELS = 4  # layers x directions drawn per call: a 2-layer bidirectional model has 4
@@ -52,8 +62,22 @@ class ExampleReport:
     saliency_html: str = ""
 
 
-def _one(internals: dict[str, Tensor], length: int) -> dict[str, Tensor]:
-    return {name: values[0, :length].detach().cpu() for name, values in internals.items()}
+def sequence_values(call: LayerCall, k: int, length: int) -> dict[str, Tensor]:
+    """Gate activations and states of layer-and-direction ``k`` of a recorded call of a batch of one, each
+    ``(T, H)`` for its ``length`` valid steps, on the CPU: the numbers the gate pictures draw."""
+    return {name: values[0, :length].detach().cpu() for name, values in call.internals[k].items()}
+
+
+def front_end_pool(model: nn.Module) -> int | None:
+    """The pooling size of a model's convolutional front-end (it shortens the steps the RNN sees), or None."""
+    return getattr(getattr(model, "conv", None), "pool_size", None)
+
+
+def call_steps(call: LayerCall, example: Example, pool: int | None) -> tuple[int, list[str]]:
+    """(valid steps, a label per step) of a recorded call of a batch of one: its tokens, joined in windows
+    when a front-end pooled them (:func:`group_labels`)."""
+    length = int(call.valid_lengths()[0])
+    return length, group_labels(example.tokens.get(call.name.split("#")[0], []), length, pool)
 
 
 def inspect_example(
@@ -82,16 +106,15 @@ def inspect_example(
         loss = float(loss_fn(model, example.batch))
     flows = gradient_flow(model, example.batch, loss_fn, projections=projections)
     report = ExampleReport(example.title, example.note, loss)
-    pool = getattr(getattr(model, "conv", None), "pool_size", None)
+    pool = front_end_pool(model)
     for call in recording.calls:
         if call.steps < 2:  # a decoder stepping token by token: nothing to see over time
             continue
-        length = int(call.valid_lengths()[0])
-        tokens = group_labels(example.tokens.get(call.name.split("#")[0], []), length, pool)
+        length, tokens = call_steps(call, example, pool)
         stem = f"{prefix}_{call.name.replace('.', '_').replace('#', '_')}"
         for k, label in enumerate(call.labels[:MAX_PANELS]):
             where = f"{call.name} {label}".strip()
-            part = _one(call.internals[k], length)
+            part = sequence_values(call, k, length)
             files = plot_gates(
                 part, out_dir / f"{stem}_{k}_gates", tokens, f"{where}: gates", formats=formats
             )
@@ -128,6 +151,22 @@ def inspect_example(
     return report
 
 
+def saliency_of(model: nn.Module, example: Example) -> tuple[list[str], Tensor] | None:
+    """(tokens, gradient × input per token) of a token classifier's predicted class for a batch of one:
+    what ``rnnkit inspect`` draws and the server's inspect answers; None for any other model or batch."""
+    batch = example.batch
+    if getattr(model, "embedding", None) is None or "inputs" not in batch or batch.get("targets") is None:
+        return None
+    if batch["targets"].dim() != 1 or batch["inputs"].is_floating_point():
+        return None
+    result = saliency(model, batch["inputs"], batch.get("lengths"), chars=batch.get("chars"))
+    tokens = example.tokens.get("rnn") or [str(t) for t in range(batch["inputs"].size(1))]
+    scores = result.scores[0, : len(tokens)]
+    if len(tokens) != len(scores):
+        return None
+    return tokens, scores
+
+
 def _saliency(
     model: nn.Module,
     example: Example,
@@ -137,21 +176,56 @@ def _saliency(
     report: ExampleReport,
 ) -> None:
     """Gradient × input for a token classifier (a model with an embedding returning ``(B, K)`` logits)."""
-    batch = example.batch
-    if getattr(model, "embedding", None) is None or "inputs" not in batch or batch.get("targets") is None:
+    found = saliency_of(model, example)
+    if found is None:
         return
-    if batch["targets"].dim() != 1 or batch["inputs"].is_floating_point():
-        return
-    result = saliency(model, batch["inputs"], batch.get("lengths"), chars=batch.get("chars"))
-    tokens = example.tokens.get("rnn") or [str(t) for t in range(batch["inputs"].size(1))]
-    scores = result.scores[0, : len(tokens)]
-    if len(tokens) != len(scores):
-        return
+    tokens, scores = found
     files = plot_saliency_text(tokens, scores, out_dir / f"{prefix}_saliency", formats=formats)
     report.pictures.append(
         Picture("saliency of the predicted class (gradient × input per token)", "saliency", files)
     )
     report.saliency_html = saliency_html(tokens, scores)
+
+
+@dataclass
+class Attention:
+    """The attention of a batch of one: ``weights`` ``(rows, columns)``, one row per output step (per target
+    token of a seq2seq model; one row, ``"pooling"``, for a classifier's attention pooling), with the labels
+    of the rows and columns where they fit (None otherwise)."""
+
+    weights: Tensor
+    rows: list[str] | None
+    columns: list[str] | None
+    caption: str
+
+
+@torch.no_grad()
+def attention_of(model: nn.Module, example: Example, pool: int | None = None) -> Attention | None:
+    """The alignment matrix of a seq2seq model, or the attention pooling weights of a classifier (``pool``:
+    the front-end's pooling size, to label pooled steps); None for a model without attention."""
+    batch = example.batch
+    if "src" in batch and "tgt_in" in batch:
+        _, weights = model(batch["src"], batch.get("src_lengths"), batch["tgt_in"], batch.get("tgt_lengths"))
+        source = example.tokens.get("encoder")
+        target = example.tokens.get("decoder")
+        target = None if target is None else [*target[1:], "</s>"]  # row t predicts tgt_out[t]
+        caption = "attention: which source tokens each output token reads"
+    elif getattr(model, "attention", None) is not None and hasattr(model, "encode") and "inputs" in batch:
+        chars = {"chars": batch["chars"]} if "chars" in batch else {}
+        _, pooled = model.encode(batch["inputs"], batch.get("lengths"), **chars)
+        if pooled is None:
+            return None
+        weights = pooled.unsqueeze(1)  # (B, 1, T')
+        source = group_labels(example.tokens.get("rnn", []), weights.size(-1), pool)
+        target, caption = ["pooling"], "attention pooling: the weight of each step in the sequence vector"
+    else:
+        return None
+    matrix = weights[0].detach().cpu()
+    if source is not None and len(source) != matrix.size(1):
+        source = None
+    if target is not None and len(target) != matrix.size(0):
+        target = None
+    return Attention(matrix, target, source, caption)
 
 
 def _attention(
@@ -164,31 +238,10 @@ def _attention(
     pool: int | None,
 ) -> None:
     """The alignment matrix of a seq2seq model, or the attention pooling weights of a classifier."""
-    batch = example.batch
-    with torch.no_grad():
-        if "src" in batch and "tgt_in" in batch:
-            _, weights = model(
-                batch["src"], batch.get("src_lengths"), batch["tgt_in"], batch.get("tgt_lengths")
-            )
-            source = example.tokens.get("encoder")
-            target = example.tokens.get("decoder")
-            target = None if target is None else [*target[1:], "</s>"]  # row t predicts tgt_out[t]
-            caption = "attention: which source tokens each output token reads"
-        elif getattr(model, "attention", None) is not None and hasattr(model, "encode") and "inputs" in batch:
-            chars = {"chars": batch["chars"]} if "chars" in batch else {}
-            _, pooled = model.encode(batch["inputs"], batch.get("lengths"), **chars)
-            if pooled is None:
-                return
-            weights = pooled.unsqueeze(1)  # (B, 1, T')
-            steps = weights.size(-1)
-            source = group_labels(example.tokens.get("rnn", []), steps, pool)
-            target, caption = ["pooling"], "attention pooling: the weight of each step in the sequence vector"
-        else:
-            return
-    matrix = weights[0].detach().cpu()
-    if source is not None and len(source) != matrix.size(1):
-        source = None
-    if target is not None and len(target) != matrix.size(0):
-        target = None
-    files = plot_attention(matrix, out_dir / f"{prefix}_attention", source, target, "attention", formats)
-    report.pictures.append(Picture(caption, "attention", files))
+    found = attention_of(model, example, pool)
+    if found is None:
+        return
+    files = plot_attention(
+        found.weights, out_dir / f"{prefix}_attention", found.columns, found.rows, "attention", formats
+    )
+    report.pictures.append(Picture(found.caption, "attention", files))

@@ -1,0 +1,239 @@
+"""Load on ``rnnkit serve``: many concurrent clients on loopback, micro-batching on and off in one run.
+
+Two servers of the same run are started side by side (``--max-batch B --max-wait-ms W`` and ``--max-batch
+1``); the load alternates between them in rounds, so that both see the same machine. Each phase sends a
+fixed number of predict requests (one input each) from ``C`` concurrent clients (httpx, async), bounded
+by a time limit: the script stops by itself. Printed per server: requests, 2xx / 4xx / 5xx / failed,
+throughput (median over rounds), p50 / p95 / p99 latency over every request, the mean batch size (the
+server's /v1/metrics), and the server's RSS after warm-up and at the end. The servers are stopped with
+SIGTERM and must exit 0.
+
+    python benchmarks/serve_load.py runs/chatterbot                 # 3 rounds x 1000 requests, 32 clients
+    python benchmarks/serve_load.py runs/chatterbot --quick         # a smoke run (CI): never timed
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+TEXTS = [
+    "hi", "what is your favorite food?", "오늘 기분이 좋아", "tell me a joke", "who are you?",
+    "do you like music and movies?", "안녕하세요 반갑습니다", "what is the meaning of life?",
+    "i feel a bit sad today", "can you help me with my homework please", "너는 누구니", "good morning",
+    "what do you think about artificial intelligence and the future of computers", "ok",
+    "재미있는 이야기 해줘", "where do you live",
+]  # fmt: skip
+
+
+@dataclass
+class Tally:
+    """What one server answered over the whole benchmark."""
+
+    latencies: list[float] = field(default_factory=list)  # seconds, every completed request
+    codes: dict[str, int] = field(default_factory=lambda: {"2xx": 0, "4xx": 0, "5xx": 0, "failed": 0})
+    throughputs: list[float] = field(default_factory=list)  # requests per second, per round
+
+    def count(self, status: int | None) -> None:
+        key = "failed" if status is None else f"{status // 100}xx"
+        self.codes[key] = self.codes.get(key, 0) + 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process, from /proc (Linux); NaN elsewhere."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+class ServerProcess:
+    """``rnnkit serve RUN`` in a subprocess on a free loopback port."""
+
+    def __init__(self, run: str, label: str, extra: list[str]) -> None:
+        self.label, self.port = label, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        command = [sys.executable, "-m", "rnnkit", "serve", run, "--port", str(self.port),
+                   "--log-level", "warning", "--max-queue", "100000", *extra]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                error = self.process.stderr.read()
+                raise SystemExit(f"{self.label}: rnnkit serve exited {self.process.returncode}: {error}")
+            try:
+                if httpx.get(self.url + "/v1/health/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"{self.label}: not ready after {timeout:.0f} s")
+
+    def model(self) -> str:
+        return httpx.get(self.url + "/v1/models").json()["models"][0]["name"]
+
+    def batches(self, name: str) -> tuple[int, int]:
+        stats = httpx.get(self.url + "/v1/metrics").json()["models"][name]
+        return stats["inputs"], stats["batches"]
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return -9
+
+
+async def load(url: str, requests: int, clients: int, limit_s: float, tally: Tally | None) -> float:
+    """Send ``requests`` predict requests from ``clients`` concurrent clients (at most ``limit_s`` seconds);
+    returns the throughput (completed requests per second)."""
+    counter = iter(range(requests))
+    deadline = time.monotonic() + limit_s
+    done = 0
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal done
+        for k in counter:
+            if time.monotonic() > deadline:
+                return
+            started = time.perf_counter()
+            try:
+                answer = await http.post(url, json={"inputs": [TEXTS[k % len(TEXTS)]]})
+                status = answer.status_code
+            except httpx.HTTPError:
+                status = None
+            if tally is not None:
+                tally.count(status)
+                if status is not None:
+                    tally.latencies.append(time.perf_counter() - started)
+            done += 1
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+        return done / (time.perf_counter() - started)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("run", nargs="?", default="runs/chatterbot", help="a text-classifier run folder")
+    parser.add_argument("--requests", type=int, default=1000, help="requests per server per round")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per server")
+    parser.add_argument("--limit-s", type=float, default=60, help="time limit of one phase")
+    parser.add_argument("--max-batch", type=int, default=32)
+    parser.add_argument("--max-wait-ms", type=float, default=5)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads of each server (rnnkit serve --threads)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 1 round of 40 requests, 8 clients")
+    parser.add_argument("--markdown", help="also write the table to this file")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.requests, args.clients, args.rounds, args.limit_s = 40, 8, 1, 60
+    if not (Path(args.run) / "run.yaml").is_file():
+        print(f"serve_load: {args.run}: not a run folder; train one with `rnnkit train`", file=sys.stderr)
+        return 2
+    threads = ["--threads", str(args.threads)]
+    batching = ["--max-batch", str(args.max_batch), "--max-wait-ms", str(args.max_wait_ms), *threads]
+    servers = [
+        ServerProcess(
+            args.run, f"micro-batching (max-batch {args.max_batch}, wait {args.max_wait_ms:g} ms)", batching
+        ),
+        ServerProcess(args.run, "no batching (max-batch 1)", ["--max-batch", "1", *threads]),
+    ]
+    try:
+        for server in servers:
+            server.wait_ready()
+        name = servers[0].model()
+        url = {s.label: f"{s.url}/v1/models/{name}/predict" for s in servers}
+        for server in servers:  # warm-up: the allocator and the kernels settle before RSS is read
+            asyncio.run(
+                load(url[server.label], max(20, args.requests // 5), args.clients, args.limit_s, None)
+            )
+        warm = {s.label: rss_mib(s.process.pid) for s in servers}
+        before = {s.label: s.batches(name) for s in servers}
+        tallies = {s.label: Tally() for s in servers}
+        for _ in range(args.rounds):
+            for server in servers:
+                rate = asyncio.run(
+                    load(url[server.label], args.requests, args.clients, args.limit_s, tallies[server.label])
+                )
+                tallies[server.label].throughputs.append(rate)
+        end = {s.label: rss_mib(s.process.pid) for s in servers}
+        after = {s.label: s.batches(name) for s in servers}
+    finally:
+        codes = [server.stop() for server in servers]
+    lines = [
+        f"{args.rounds} round(s) x {args.requests} requests, {args.clients} concurrent clients, one input "
+        f"each, model {name!r} ({args.run}), {args.threads} torch thread(s) per server; "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs",
+        "",
+        "| server | requests | 2xx | 4xx | 5xx | failed | req/s (median) | p50 ms | p95 ms | p99 ms "
+        "| mean batch | RSS warm MiB | RSS end MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for server in servers:
+        tally, label = tallies[server.label], server.label
+        inputs = after[label][0] - before[label][0]
+        batches = max(1, after[label][1] - before[label][1])
+        ms = [1000 * v for v in tally.latencies]
+        lines.append(
+            f"| {label} | {sum(tally.codes.values())} | {tally.codes['2xx']} | {tally.codes['4xx']} | "
+            f"{tally.codes['5xx']} | {tally.codes['failed']} | {statistics.median(tally.throughputs):.0f} | "
+            f"{percentile(ms, 50):.1f} | {percentile(ms, 95):.1f} | {percentile(ms, 99):.1f} | "
+            f"{inputs / batches:.1f} | {warm[label]:.0f} | {end[label]:.0f} |"
+        )
+    on, off = (tallies[s.label] for s in servers)
+    ratio = statistics.median(on.throughputs) / statistics.median(off.throughputs)
+    lines += [
+        "",
+        f"throughput with micro-batching / without: {ratio:.2f}x; servers exited {codes} after SIGTERM",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    if args.markdown:
+        Path(args.markdown).write_text(table + "\n", encoding="utf-8")
+    server_errors = on.codes["5xx"] + off.codes["5xx"] + on.codes["failed"] + off.codes["failed"]
+    return 0 if server_errors == 0 and codes == [0, 0] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

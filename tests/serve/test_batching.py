@@ -1,0 +1,80 @@
+"""Micro-batching on a real server: concurrent requests share forward passes, each gets exactly what it
+would get alone (padding invariance), batches respect --max-batch, one bad request fails alone."""
+
+import asyncio
+
+import httpx
+import pytest
+
+from rnnkit.serve import ServeConfig
+from rnnkit.tasks.runner import load_run
+from tests.serve.live import LiveServer
+
+TEXTS = {
+    "classification": ["hi", "what is your favorite food?", "오늘 기분이 좋아", "tell me a joke about computers please",
+                       "ok", "안녕하세요 반갑습니다", "who are you", "do you like music and movies and books"],
+    "tagging": ["the dog .", "a big old cat sees the man in the park .", "the man walks .", "a cat sees a dog ."],
+    "translation": ["one", "one two three four", "five two", "three"],
+    "language_model": ["the", "the cat sat", "on", "mat."],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def batching(toy_runs):
+    config = ServeConfig(max_batch=8, max_wait_ms=250, timeout_s=30)
+    with LiveServer([toy_runs[task] for task in TEXTS] + [toy_runs["forecasting"]], config) as live:
+        yield live
+
+
+async def _concurrently(url: str, bodies: list[dict]) -> list[httpx.Response]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        return await asyncio.gather(*(client.post(url, json=body) for body in bodies))
+
+
+def metrics(live, name: str) -> dict:
+    return httpx.get(live.url + "/v1/metrics").json()["models"][name]
+
+
+@pytest.mark.parametrize("task", list(TEXTS))
+def test_concurrent_requests_share_a_batch_and_get_their_own_answers(batching, toy_runs, task):
+    before = metrics(batching, task)
+    url = f"{batching.url}/v1/models/{task}/predict"
+    answers = asyncio.run(_concurrently(url, [{"inputs": [text]} for text in TEXTS[task]]))
+    assert [a.status_code for a in answers] == [200] * len(TEXTS[task])
+    after = metrics(batching, task)
+    batches = after["batches"] - before["batches"]
+    assert after["requests"] - before["requests"] == len(TEXTS[task])
+    assert batches < len(TEXTS[task])  # merged: fewer forward passes than requests
+    run_task, model = load_run(toy_runs[task])
+    for text, answer in zip(TEXTS[task], answers):  # one at a time, no other input to pad against
+        alone = run_task.predict(model, [text])[0]
+        got = answer.json()["outputs"][0]
+        assert got == alone, (text, got, alone)
+        for key, value in alone.items():
+            if isinstance(value, float):
+                assert abs(got[key] - value) <= 1e-6
+
+
+def test_batches_hold_at_most_max_batch_inputs_and_a_bigger_request_runs_alone(batching):
+    before = metrics(batching, "classification")
+    url = f"{batching.url}/v1/models/classification/predict"
+    bodies = [{"inputs": [f"hello {k}"]} for k in range(20)] + [{"inputs": [f"big {k}" for k in range(10)]}]
+    answers = asyncio.run(_concurrently(url, bodies))
+    assert all(a.status_code == 200 for a in answers)
+    assert len(answers[-1].json()["outputs"]) == 10
+    after = metrics(batching, "classification")
+    sizes = {int(k): v - before["batch_sizes"].get(k, 0) for k, v in after["batch_sizes"].items()}
+    assert after["largest_batch"] == 10 and sizes[10] == 1  # never split, never merged
+    assert max(size for size, count in sizes.items() if count and size != 10) <= 8
+    assert sum(size * count for size, count in sizes.items()) == 30
+    assert after["batches"] - before["batches"] >= 4  # 20 single inputs need 3 batches of at most 8
+
+
+def test_one_bad_request_in_a_merged_batch_fails_alone(batching):
+    url = f"{batching.url}/v1/models/forecasting/predict"
+    good = ",".join(str(20 + (t % 12)) for t in range(30))
+    bodies = [{"inputs": [good]}, {"inputs": ["1,2,x"]}, {"inputs": [good, good]}]
+    answers = asyncio.run(_concurrently(url, bodies))
+    assert [a.status_code for a in answers] == [200, 422, 200]
+    assert answers[1].json()["error"]["field"] == "inputs[0]"
+    assert answers[0].json()["outputs"][0] == answers[2].json()["outputs"][1]
