@@ -1,4 +1,5 @@
-"""Forecasting: the Task: windows, model, loss, metrics, artefacts and prediction."""
+"""Forecasting: the Task: windows, model, loss, validation metrics and prediction (the test report is in
+:mod:`rnnkit.tasks.forecasting.report`)."""
 
 from __future__ import annotations
 
@@ -8,141 +9,205 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-from rnnkit.config import ConfigError
-from rnnkit.data.records import TimeSeries
 from rnnkit.losses import masked_mse, quantile_loss
-from rnnkit.metrics import mae, mape, mase, rmse, seasonal_naive_forecast
+from rnnkit.metrics import mae, rmse
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
-from rnnkit.tasks.base import InputError, Task, register_task
-from rnnkit.tasks.forecasting.baseline import HoltWinters
-from rnnkit.tasks.forecasting.data import ForecastingData, load_series
+from rnnkit.tasks.base import Task, register_task
+from rnnkit.tasks.forecasting.covariates import CovariateEncoder
+from rnnkit.tasks.forecasting.data import ForecastingData, load_split_series
+from rnnkit.tasks.forecasting.panel import Series, Windows, fill_rule, level_of, standardiser, window_items
+from rnnkit.tasks.forecasting.report import ReportMethods
+from rnnkit.tasks.forecasting.tables import SeriesFrame
 
-
-class _Windows(Dataset):
-    def __init__(self, inputs: np.ndarray, targets: np.ndarray) -> None:
-        self.inputs = torch.as_tensor(inputs, dtype=torch.float32).unsqueeze(-1)  # (W, T, 1)
-        self.targets = torch.as_tensor(targets, dtype=torch.float32).unsqueeze(-1)  # (W, H, 1)
-
-    def __len__(self) -> int:
-        return len(self.inputs)
-
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
-        return {"history": self.inputs[index], "targets": self.targets[index]}
-
-
-def _scores(actual: np.ndarray, forecast: np.ndarray, in_sample: np.ndarray, season: int) -> dict[str, float]:
-    return {
-        "test_mae": mae(actual, forecast),
-        "test_rmse": rmse(actual, forecast),
-        "test_mape": mape(actual, forecast, zeros="skip"),
-        "test_mase": mase(actual, forecast, in_sample, season),
-    }
+MODEL_INPUTS = ("past_covariates", "future_covariates", "past_only_covariates")
 
 
 @register_task
-class ForecastingTask(Task):
-    """Forecast ``horizon`` steps of one series from its last ``history`` values (see the module docstring).
+class ForecastingTask(ReportMethods, Task):
+    """Forecast ``horizon`` steps of each series from its last ``history`` values and covariates (see the
+    package docstring).
 
-    The model section is a :class:`ForecasterConfig` without ``num_series`` and ``horizon`` (from the data);
-    the scaler is fitted on the training part. Predict inputs are comma-separated histories (at least
-    ``history`` values; the last ``history`` are used), e.g. ``"112, 118, 132, ..."``.
+    The model section is a :class:`ForecasterConfig` without the sizes the data decide (``num_series``,
+    ``horizon``, the covariate counts and category sizes); the scalers are fitted on the training part.
+    Predict inputs (:meth:`predict`) are comma-separated histories (``"112, 118, 132, ..."``, runs without
+    covariates or ``series_column``), or the path of a table in the training columns.
     """
 
     name = "forecasting"
     data_config = ForecastingData
 
     # ----- data ---------------------------------------------------------------------------------------
+    @property
+    def several(self) -> bool:
+        """Whether the run forecasts the series of a ``series_column`` (each scaled on its own)."""
+        return self.data.series_column is not None
+
+    def _encoder(self) -> CovariateEncoder:
+        if not hasattr(self, "encoder"):  # a restored run: the vocabularies saved with it
+            categories = getattr(self, "saved_state", {}).get("categories", {})
+            self.encoder = CovariateEncoder(self.data.covariates, categories)
+        return self.encoder
+
     def _load(self) -> None:
         if hasattr(self, "series"):
             return
-        d = self.data
-        self.series = load_series(d)
-        self.values = self.series.values[:, 0].astype(np.float64)  # raw
-        self.level = np.log(self.values) if d.log_transform else self.values  # what the model sees
-        total = len(self.values)
-        self.n_train, self.n_fit = total - d.val_size - d.test_size, total - d.test_size
-        need = d.history + d.horizon
-        if self.n_train < max(need, d.season + 1):
-            raise ValueError(
-                f"data: {total} points leave {self.n_train} for training after val_size {d.val_size} and "
-                f"test_size {d.test_size}; need at least history + horizon = {need} and season + 1 = "
-                f"{d.season + 1}"
+        parts = load_split_series(self.data, self.where)
+        self._column = parts[0].frame.column
+        saved = getattr(self, "saved_state", {})
+        if "categories" in saved or not self.data.covariates.categorical:
+            self._encoder()
+        else:
+            self.encoder = CovariateEncoder.fit(
+                self.data.covariates, [p.frame.cut(0, p.n_train) for p in parts]
             )
+        scalings = saved.get("series_scaling", {})
+        self.series = [
+            self.prepare_series(p.frame, p.n_train, p.n_fit, scalings.get(p.frame.name)) for p in parts
+        ]
+
+    def prepare_series(
+        self, frame: SeriesFrame, n_train: int, n_fit: int, scaling: list[float] | None = None
+    ) -> Series:
+        """A frame as the model sees it (:mod:`rnnkit.tasks.forecasting.panel`); ``scaling`` is the series'
+        saved ``(shift, scale)`` (None: from its training part ``[0, n_train)``)."""
+        d = self.data
+        raw = frame.values
+        present = ~np.isnan(raw)
+        if d.log_transform and not (raw[present] > 0).all():
+            low = int(np.nanargmin(raw))
+            raise ValueError(
+                f"data.log_transform needs values > 0, but {frame.name!r} is {raw[low]:g} at "
+                f"{frame.times[low]} ({frame.rows[low]}); set log_transform: false"
+            )
+        filled, level = level_of(raw, d.missing, d.log_transform)
+        shift, scale = 0.0, 1.0
+        if self.several:
+            shift, scale = (
+                scaling if scaling is not None else standardiser(level[:n_train][present[:n_train]])
+            )
+            level = (level - shift) / scale
+        past, known = self._encoder().encode(frame, fill_rule(d.missing))
+        observed = present if d.missing == "mask" else np.ones(len(raw), dtype=bool)
+        shown = raw if d.missing == "mask" else filled
+        return Series(frame.name, frame.times, shown, filled, level, observed, past, known, shift, scale,
+                      n_train, n_fit, frame.rows)  # fmt: skip
 
     def prepare(self, run_dir: Path) -> None:
         self._load()
         self.save_state(run_dir)
 
     def state(self) -> dict[str, Any]:
-        times = self.series.times
-        return {
-            "column": self.series.columns[0],
-            "train": [times[0], times[self.n_train - 1]],
-            "test": [times[self.n_fit], times[-1]],
-            "sizes": {
-                "train": self.n_train,
-                "val": self.n_fit - self.n_train,
-                "test": len(times) - self.n_fit,
-            },
+        first = self.series[0]
+        tested = next((s for s in self.series if s.n_fit < len(s)), first)
+        sizes = {
+            "train": sum(s.n_train for s in self.series),
+            "val": sum(s.n_fit - s.n_train for s in self.series),
+            "test": sum(len(s) - s.n_fit for s in self.series),
         }
+        state: dict[str, Any] = {
+            "column": self.value_column,
+            "train": [first.times[0], first.times[first.n_train - 1]],
+            "test": [tested.times[min(tested.n_fit, len(tested) - 1)], tested.times[-1]],
+            "sizes": sizes,
+        }
+        if self.several:
+            sizes["series"] = len(self.series)
+            state["series_scaling"] = {s.name: [s.shift, s.scale] for s in self.series}
+        if self.data.covariates.columns:
+            encoder = self._encoder()
+            state["covariates"] = {
+                "past_only": encoder.columns("past"),
+                "known_future": encoder.columns("future"),
+            }
+            if self.data.covariates.categorical:
+                state.update(encoder.state())
+        return state
+
+    @property
+    def value_column(self) -> str:
+        """The name of the forecast column (of the first series read, or saved with the run)."""
+        if hasattr(self, "_column"):
+            return self._column
+        return getattr(self, "saved_state", {}).get("column", self.data.value_column or "value")
 
     def restore(self, state: dict[str, Any]) -> None:
         self.saved_state = dict(state)
 
-    def _windows(self, start: int, stop: int, stride: int) -> _Windows | None:
-        """Windows whose targets lie in ``[start, stop)``, inputs reaching back before ``start``."""
+    def _windows(self, part: str, stride: int = 1) -> Windows | None:
+        """Windows whose targets lie in ``part`` of every series, inputs reaching back before it."""
         d = self.data
-        low = start - d.history if start else 0  # held-out windows see the values before their part
-        part = TimeSeries(self.series.times[low:stop], self.level[low:stop], ["y"])
-        if len(part) < d.history + d.horizon:
-            return None
-        inputs, targets = part.windows(d.history, d.horizon, stride)
-        return _Windows(inputs[..., 0], targets[..., 0])
+        items = window_items(
+            self.series, part, d.history, d.horizon, stride, d.missing == "mask", self.several
+        )
+        return None if items is None else Windows(items)
 
     def loaders(self) -> tuple[Any, Any, Any]:
         self._load()
         size = self.train.batch_size
-        train = DataLoader(self._windows(0, self.n_train, self.data.stride), size, shuffle=True)
-        held_out = [
-            self._windows(a, b, 1) for a, b in ((self.n_train, self.n_fit), (self.n_fit, len(self.values)))
-        ]
-        val, test = (None if w is None else DataLoader(w, size) for w in held_out)
+        windows = self._windows("train", self.data.stride)
+        if windows is None:
+            raise ValueError("data: no training window has an observed target; fewer missing values needed")
+        train = DataLoader(windows, size, shuffle=True)
+        val, test = (
+            None if w is None else DataLoader(w, size) for w in (self._windows("val"), self._windows("test"))
+        )
         return train, val, test
-
-    def _raw(self, level: np.ndarray | Tensor) -> np.ndarray:
-        level = level.detach().double().cpu().numpy() if isinstance(level, Tensor) else level
-        return np.exp(level) if self.data.log_transform else level
 
     # ----- model --------------------------------------------------------------------------------------
     model_config_class = ForecasterConfig
-    DERIVED = ("num_series", "horizon")
+    DERIVED = ("num_series", "horizon", "num_covariates", "num_past_only_covariates", "known_categories",
+               "past_only_categories")  # fmt: skip
+
+    @classmethod
+    def expand_model_section(cls, options: dict[str, Any], where: str = "model") -> dict[str, Any]:
+        options = dict(options)
+        if options.get("num_covariates") == 0:  # older configs said "no covariates" so
+            options.pop("num_covariates")
+        return super().expand_model_section(options, where)
 
     @classmethod
     def placeholder_sizes(cls, data: Any) -> dict[str, Any]:
-        return {"num_series": 1, "horizon": data.horizon}
-
-    @classmethod
-    def check_model_section(cls, options: dict[str, Any], data: Any, where: str = "model") -> Any:
-        if options.get("num_covariates", 0) != 0:
-            raise ConfigError(f"{where}.num_covariates: must be 0 (this task has no covariates)")
-        return super().check_model_section(options, data, where)
+        cov, sizes = data.covariates, {"num_series": 1, "horizon": data.horizon}
+        for stream, count, categories in (("past", "num_past_only_covariates", "past_only_categories"),
+                                          ("future", "num_covariates", "known_categories")):  # fmt: skip
+            columns = getattr(cov, stream)
+            embedded = [c for c in columns if c in cov.categorical] if cov.encoding == "embedding" else []
+            sizes[count], sizes[categories] = len(columns), (2,) * len(embedded)
+        return sizes
 
     def model_config(self) -> ForecasterConfig:
         self.check_model_section(self.model_options, self.data, f"{self.where}: model")
-        return self.build_model_config({"num_series": 1, "horizon": self.data.horizon})
+        encoder = self._encoder()
+        return self.build_model_config(
+            {
+                "num_series": 1,
+                "horizon": self.data.horizon,
+                "num_covariates": len(encoder.columns("future")),
+                "known_categories": encoder.categories("future"),
+                "num_past_only_covariates": len(encoder.columns("past")),
+                "past_only_categories": encoder.categories("past"),
+            }
+        )
 
     def build_model(self) -> nn.Module:
         self._load()
         model = Forecaster(self.model_config())
-        if self.data.window_level == "none":
-            fit_on = torch.as_tensor(self.level[: self.n_train], dtype=torch.float32)[:, None]
+        train = self.series
+        if self.data.window_level == "none":  # the training part's levels, observed ones only
+            levels = [np.where(s.observed[: s.n_train], s.level[: s.n_train], np.nan) for s in train]
+            fit_on = torch.as_tensor(np.concatenate(levels), dtype=torch.float32)[:, None]
         else:  # the values the model will see: each training window relative to its own level
-            windows = self._windows(0, self.n_train, self.data.stride)
+            windows = self._windows("train", self.data.stride)
             offset = self._offset(windows.inputs)
             fit_on = torch.cat([windows.inputs - offset, windows.targets - offset], dim=1).reshape(-1, 1)
-        return model.fit_scaler(fit_on)
+        covariates = {}
+        for name, attr in (("covariates", "known"), ("past_only_covariates", "past")):
+            if getattr(train[0], attr) is not None:
+                parts = np.concatenate([getattr(s, attr)[: s.n_train] for s in train])
+                covariates[name] = torch.as_tensor(parts, dtype=torch.float32)
+        return model.fit_scaler(fit_on, **covariates)
 
     def _offset(self, history: Tensor) -> Tensor:
         """``(B, 1, 1)``: what ``window_level`` subtracts from a window and adds back to its forecast."""
@@ -153,36 +218,68 @@ class ForecastingTask(Task):
         return torch.zeros_like(history[:, :1])
 
     def _relative_forecast(
-        self, model: Forecaster, history: Tensor, teacher: Tensor | None = None
+        self, model: Forecaster, batch: dict[str, Tensor], teacher: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
         """The model's forecast relative to each window's offset, and the offsets ``(B, 1, 1)``."""
+        history = batch["history"]
         offset = self._offset(history)
-        return model(history - offset, targets=None if teacher is None else teacher - offset), offset
+        extras = {name: batch[name] for name in MODEL_INPUTS if name in batch}
+        targets = None if teacher is None else teacher - offset
+        return model(history - offset, targets=targets, **extras), offset
 
     @staticmethod
-    def _loss(model: Forecaster, forecast: Tensor, targets: Tensor) -> Tensor:
+    def _loss(model: Forecaster, forecast: Tensor, targets: Tensor, observed: Tensor | None = None) -> Tensor:
         scaled = model.scaler.transform(targets)  # on the scaled level, as the model works
-        if model.config.quantiles is None:
-            return masked_mse(model.scaler.transform(forecast), scaled)
-        return quantile_loss(model.scaler.transform(forecast, feature_dim=-2), scaled, model.config.quantiles)
+        quantiles = model.config.quantiles
+        guess = (
+            model.scaler.transform(forecast) if quantiles is None else model.scaler.transform(forecast, -2)
+        )
+        if observed is not None:  # missing targets (data.missing: mask) count nowhere
+            guess, scaled = guess[observed], scaled[observed]
+        return masked_mse(guess, scaled) if quantiles is None else quantile_loss(guess, scaled, quantiles)
 
     def compute_loss(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
         teacher = batch["targets"] if model.config.mode == "autoregressive" else None  # DeepAR-style
-        forecast, offset = self._relative_forecast(model, batch["history"], teacher)
-        return self._loss(model, forecast, batch["targets"] - offset)
+        forecast, offset = self._relative_forecast(model, batch, teacher)
+        return self._loss(model, forecast, batch["targets"] - offset, batch.get("observed"))
 
     @staticmethod
     def _point(model: Forecaster, forecast: Tensor) -> Tensor:
         return forecast if model.config.quantiles is None else forecast[..., model.center]
 
+    def _scalings(self, index: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(shift, scale)`` per window of the series ``index`` (``(W,)``); None: no per-series scaling."""
+        if index is None:
+            return np.zeros(1), np.ones(1)
+        index = np.asarray(index.cpu() if isinstance(index, Tensor) else index)
+        return (
+            np.array([self.series[k].shift for k in index]),
+            np.array([self.series[k].scale for k in index]),
+        )
+
+    def to_raw(self, level: np.ndarray | Tensor, shift: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Model levels ``(W, H, ...)`` back to raw values, each window by its series' shift and scale."""
+        level = level.detach().double().cpu().numpy() if isinstance(level, Tensor) else level
+        if self.several:
+            view = (-1,) + (1,) * (level.ndim - 1)
+            level = level * scale.reshape(view) + shift.reshape(view)
+        return np.exp(level) if self.data.log_transform else level
+
     def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
         total, count, truth, guess = 0.0, 0, [], []
         for batch in loader:
-            forecast, offset = self._relative_forecast(model, batch["history"])
-            total += self._loss(model, forecast, batch["targets"] - offset).item() * len(forecast)
+            forecast, offset = self._relative_forecast(model, batch)
+            observed = batch.get("observed")
+            total += self._loss(model, forecast, batch["targets"] - offset, observed).item() * len(forecast)
             count += len(forecast)
-            truth.append(self._raw(batch["targets"][..., 0]))
-            guess.append(self._raw((self._point(model, forecast) + offset)[..., 0]))
+            shift, scale = self._scalings(batch.get("series"))
+            seen = (
+                np.ones(batch["targets"].shape[:2], bool)
+                if observed is None
+                else observed[..., 0].cpu().numpy()
+            )
+            truth.append(self.to_raw(batch["targets"][..., 0], shift, scale)[seen])
+            guess.append(self.to_raw((self._point(model, forecast) + offset)[..., 0], shift, scale)[seen])
         truth, guess = np.concatenate(truth), np.concatenate(guess)
         return {
             "val_loss": total / max(count, 1),
@@ -191,165 +288,30 @@ class ForecastingTask(Task):
         }
 
     @torch.no_grad()
-    def _forecast(self, model: nn.Module, windows: np.ndarray) -> np.ndarray:
-        """Raw forecasts ``(W, H)`` or ``(W, H, Q)`` from level windows ``(W, history)``."""
+    def forecast_items(
+        self, model: nn.Module, items: dict[str, np.ndarray], shift=None, scale=None
+    ) -> np.ndarray:
+        """Raw forecasts ``(W, H)`` or ``(W, H, Q)`` from window items (levels and covariates, no targets);
+        ``shift`` / ``scale`` per window (default: by ``items["series"]``)."""
         model.eval()
-        history = torch.as_tensor(windows, dtype=torch.float32, device=self.device).unsqueeze(-1)
-        forecast, offset = self._relative_forecast(model, history)  # (W, H, 1) or (W, H, 1, Q)
+        batch = {
+            name: torch.as_tensor(items[name], dtype=torch.float32, device=self.device)
+            for name in ("history", *MODEL_INPUTS)
+            if name in items
+        }
+        batch["history"] = batch["history"].unsqueeze(-1)  # (W, T, 1)
+        forecast, offset = self._relative_forecast(model, batch)  # (W, H, 1) or (W, H, 1, Q)
         if model.config.quantiles is not None:
             offset = offset.unsqueeze(-1)
-        return self._raw((forecast + offset)[:, :, 0])
-
-    def _test_forecasts(self, model: nn.Module) -> dict[str, Any]:
-        """The test forecasts of the model and the baselines, block by block from each origin."""
-        self._load()
-        d, values = self.data, self.values
-        origins = list(range(self.n_fit, len(values), d.horizon))
-        actual = values[self.n_fit :]
-
-        def joined(blocks: np.ndarray) -> np.ndarray:  # (O, H, ...) -> (test_size, ...)
-            return blocks.reshape(-1, *blocks.shape[2:])[: len(actual)]
-
-        model_all = joined(self._forecast(model, np.stack([self.level[o - d.history : o] for o in origins])))
-        quantiles = model.config.quantiles
-        naive = joined(np.stack([seasonal_naive_forecast(values[:o], d.horizon, d.season) for o in origins]))
-        hw = HoltWinters.fit(values[: self.n_train], d.season, d.baseline_seasonality)
-        return {
-            "origins": origins,
-            "actual": actual,
-            "in_sample": values[: self.n_fit],
-            "model_all": model_all,
-            "model_point": model_all if quantiles is None else model_all[:, model.center],
-            "quantiles": quantiles,
-            "naive": naive,
-            "holt_winters": hw,
-            "smoothed": joined(hw.forecast(values, origins, d.horizon)),
-        }
-
-    def report(self, model: nn.Module) -> dict[str, Any]:
-        f = self._test_forecasts(model)
-        d, values, origins, actual, in_sample = (
-            self.data,
-            self.values,
-            f["origins"],
-            f["actual"],
-            f["in_sample"],
-        )
-        model_all, model_point, quantiles = f["model_all"], f["model_point"], f["quantiles"]
-        results: dict[str, Any] = _scores(actual, model_point, in_sample, d.season)
-        if quantiles is not None:
-            inside = (model_all[:, 0] <= actual) & (actual <= model_all[:, -1])
-            results["test_interval"] = {
-                "quantiles": [quantiles[0], quantiles[-1]],
-                "coverage": float(inside.mean()),
-            }
-        naive_name = "seasonal naive" if d.season > 1 else "naive (last value)"
-        results["baseline"] = {
-            "name": f"{naive_name}, m={d.season}",
-            **_scores(actual, f["naive"], in_sample, d.season),
-        }
-        results["baselines"] = {
-            "seasonal_naive": results["baseline"],
-            "holt_winters": {
-                "name": f["holt_winters"].describe(),
-                **_scores(actual, f["smoothed"], in_sample, d.season),
-            },
-        }
-        times = self.series.times
-        results["sizes"] = {
-            **self.state()["sizes"],
-            "train_windows": len(self._windows(0, self.n_train, d.stride)),
-        }
-        results["forecast"] = {
-            "file": "forecast.csv",
-            "origins": len(origins),
-            "first_origin": times[self.n_fit - 1],
-            "horizon": d.horizon,
-        }
-        shown = origins[:3]
-        samples = self.predict(
-            model, [",".join(f"{v:.9g}" for v in values[o - d.history : o]) for o in shown]
-        )
-        results["samples"] = [
-            {"origin": times[o - 1], **s, "true": _rounded(values[o : o + d.horizon])}
-            for o, s in zip(shown, samples)
-        ]
-        return results
-
-    def write_artifacts(self, model: nn.Module, folder: Path, results: dict[str, Any]) -> list[Path]:
-        """``forecast.csv`` (every test step: actual, forecast, quantiles, baselines) and ``forecast.png``."""
-        from rnnkit.plots.charts import plot_forecast
-
-        f = self._test_forecasts(model)
-        d, times, origins, actual = self.data, self.series.times, f["origins"], f["actual"]
-        columns = {"actual": actual, "forecast": f["model_point"]}
-        if f["quantiles"] is not None:
-            columns.update({f"q{q:g}": f["model_all"][:, k] for k, q in enumerate(f["quantiles"])})
-        columns.update({"seasonal_naive": f["naive"], "holt_winters": f["smoothed"]})
-        origin_of = [times[o - 1] for o in origins for _ in range(d.horizon)][: len(actual)]
-        _write_forecast(folder / "forecast.csv", times[self.n_fit :], origin_of, columns)
-        tail = min(self.n_fit, max(3 * len(actual), 2 * d.season, d.history))
-        blocks = f"{len(origins)} x {d.horizon}-step" if len(origins) > 1 else f"{d.horizon}-step"
-        mase_text = f"MASE {results['test_mase']:.3f} (seasonal naive {results['baseline']['test_mase']:.3f})"
-        plot_forecast(f["in_sample"][-tail:], actual, f["model_all"], folder / "forecast.png", f["quantiles"],
-                      title=f"{self.series.columns[0]}: {blocks} test forecast, {mase_text}")  # fmt: skip
-        return [folder / "forecast.csv", folder / "forecast.png"]
+        if shift is None:
+            shift, scale = self._scalings(items.get("series"))
+        return self.to_raw((forecast + offset)[:, :, 0], shift, scale)
 
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
-        d, windows, counts = self.data, [], []
-        for number, text in enumerate(inputs, 1):
-            values = _parse_history(text, number)
-            counts.append(len(values))
-            if len(values) < d.history:
-                raise InputError(
-                    number,
-                    f"expected at least {d.history} comma-separated values (the model's history), "
-                    f"got {len(values)}",
-                )
-            values = values[-d.history :]
-            if not np.isfinite(values).all() or (d.log_transform and not (values > 0).all()):
-                need = "finite values > 0 (the model forecasts log y)" if d.log_transform else "finite values"
-                raise InputError(number, f"expected {need}, got {values.min():g}")
-            windows.append(np.log(values) if d.log_transform else values)
-        if not windows:
-            return []
-        forecast = self._forecast(model, np.stack(windows))
-        quantiles = model.config.quantiles
-        results = []
-        for count, f in zip(counts, forecast):
-            point = f if quantiles is None else f[:, model.center]
-            result: dict[str, Any] = {"history": count, "forecast": _rounded(point)}
-            if quantiles is not None:
-                result["quantiles"] = {f"{q:g}": _rounded(f[:, k]) for k, q in enumerate(quantiles)}
-            results.append(result)
-        return results
+        """One result per input: ``{"history", "forecast", ["quantiles"]}`` for a comma-separated history;
+        for a table (a path), ``{"input", "forecasts": [...]}`` with one such result per series (and its
+        ``series``, ``origin`` and the ``times`` of the forecast steps). See
+        :mod:`rnnkit.tasks.forecasting.inputs` for what a table holds."""
+        from rnnkit.tasks.forecasting.inputs import predict_inputs
 
-
-def _write_forecast(path: Path, times: list[str], origins: list[str], columns: dict[str, np.ndarray]) -> None:
-    """One row per test step: its time, the origin it was forecast from, the truth and every forecast."""
-    import csv
-    import io
-
-    from rnnkit.config import atomic_write_text
-
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["time", "origin", *columns])
-    for row, (time, origin) in enumerate(zip(times, origins)):
-        writer.writerow([time, origin, *(f"{float(v[row]):.6g}" for v in columns.values())])
-    atomic_write_text(path, text.getvalue())
-
-
-def _rounded(values: np.ndarray) -> list[float]:
-    return [round(float(v), 4) for v in values]
-
-
-def _parse_history(text: str, number: int) -> np.ndarray:
-    """``"1, 2.5,3"`` -> ``[1.0, 2.5, 3.0]``; errors name the input's number and the bad field."""
-    values = []
-    for field in text.split(","):
-        try:
-            values.append(float(field))
-        except ValueError:
-            raise InputError(number, f"expected comma-separated numbers, got {field.strip()!r}") from None
-    return np.array(values, dtype=np.float64)
+        return predict_inputs(self, model, inputs)
