@@ -78,7 +78,15 @@ def test_the_model_beats_seasonal_naive_and_writes_a_complete_run(seasonal_run):
     assert results["forecast"] == {"file": "forecast.csv", "origins": 8, "first_origin": "t311", "horizon": 6}
     with open(run_dir / "forecast.csv", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == ["time", "origin", "actual", "forecast", "seasonal_naive", "holt_winters", "ridge"]
+    assert list(rows[0]) == [
+        "time",
+        "origin",
+        "actual",
+        "forecast",
+        "seasonal_naive",
+        "holt_winters",
+        "ridge",
+    ]
     assert [r["time"] for r in rows] == [f"t{t}" for t in range(312, 360)]
     assert [r["origin"] for r in rows[5:7]] == ["t311", "t317"]  # a rolling origin, 6 steps apart
     values = seasonal_values()
