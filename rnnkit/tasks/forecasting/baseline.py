@@ -119,14 +119,30 @@ class HoltWinters:
 RIDGE_ALPHAS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 
 
-def ridge_features(items: dict[str, np.ndarray]) -> np.ndarray:
+def ridge_features(
+    items: dict[str, np.ndarray], categories: dict[str, tuple[int, ...]] | None = None
+) -> np.ndarray:
     """``(W, F)``: per window, its ``history`` levels (the lags), its past-only covariates over the same
     steps and its known-future covariates over the horizon, flattened (window items of
-    :func:`rnnkit.tasks.forecasting.panel.gather`)."""
+    :func:`rnnkit.tasks.forecasting.panel.gather`). Category id columns (the last ``len(categories[name])``
+    of a stream, as the model reads them with ``encoding: embedding``) become one-hot columns: an id is no
+    number to weigh.
+
+    Example:
+        >>> items = {"history": np.zeros((1, 2)), "future_covariates": np.array([[[0.5, 2.0]]])}
+        >>> ridge_features(items, {"future_covariates": (3,)}).tolist()
+        [[0.0, 0.0, 0.5, 0.0, 0.0, 1.0]]
+    """
     parts = [items["history"].reshape(len(items["history"]), -1)]
     for name in ("past_only_covariates", "future_covariates"):
         if name in items:
-            parts.append(items[name].reshape(len(items[name]), -1))
+            values, sizes = items[name], (categories or {}).get(name, ())
+            numeric = values.shape[-1] - len(sizes)
+            columns = [values[..., :numeric]]
+            for k, size in enumerate(sizes):
+                ids = values[..., numeric + k].astype(np.int64)
+                columns.append((ids[..., None] == np.arange(size)).astype(np.float64))
+            parts.append(np.concatenate(columns, axis=-1).reshape(len(values), -1))
     return np.concatenate(parts, axis=1).astype(np.float64)
 
 
@@ -155,7 +171,7 @@ class RidgeBaseline:
     mean: np.ndarray  # (F,)
     std: np.ndarray  # (F,)
     alpha: float
-    features: int
+    categories: dict[str, tuple[int, ...]]
 
     @classmethod
     def fit(
@@ -164,9 +180,15 @@ class RidgeBaseline:
         targets: np.ndarray,
         val: dict[str, np.ndarray] | None = None,
         val_targets: np.ndarray | None = None,
+        categories: dict[str, tuple[int, ...]] | None = None,
     ) -> RidgeBaseline:
-        """Fit on training window items and their targets ``(W, H)``; choose α on the validation ones."""
-        x, y = ridge_features(train), np.asarray(targets, dtype=np.float64).reshape(len(targets), -1)
+        """Fit on training window items and their targets ``(W, H)``; choose α on the validation ones.
+        ``categories``: the sizes of each stream's category id columns (:func:`ridge_features`)."""
+        categories = dict(categories or {})
+        x, y = (
+            ridge_features(train, categories),
+            np.asarray(targets, dtype=np.float64).reshape(len(targets), -1),
+        )
         mean, std = x.mean(0), x.std(0)
         std = np.where(std > 1e-12, std, 1.0)
         z, y_mean = (x - mean) / std, y.mean(0)
@@ -176,7 +198,7 @@ class RidgeBaseline:
         for alpha in RIDGE_ALPHAS if val is not None else (1e-2,):
             shrink = s / (s**2 + len(z) * alpha)
             weights = (vt.T * shrink) @ projected / std[:, None]
-            candidates.append(cls(weights, y_mean - (mean @ weights), mean, std, alpha, x.shape[1]))
+            candidates.append(cls(weights, y_mean - (mean @ weights), mean, std, alpha, categories))
         if val is None:
             return candidates[0]
         truth = np.asarray(val_targets, dtype=np.float64).reshape(len(val_targets), -1)
@@ -185,7 +207,7 @@ class RidgeBaseline:
 
     def predict(self, items: dict[str, np.ndarray]) -> np.ndarray:
         """Forecast levels ``(W, H)`` of window items (targets not needed)."""
-        return ridge_features(items) @ self.weights + self.bias
+        return ridge_features(items, self.categories) @ self.weights + self.bias
 
     def describe(self, lags: int, past: int, future: int) -> str:
         covariates = [f"{past} past-only" * bool(past), f"{future} known-future" * bool(future)]

@@ -42,6 +42,13 @@ def fill_gaps(values: np.ndarray, how: str) -> np.ndarray:
     return values[last]
 
 
+def _sorted(words: set[str]) -> list[str]:
+    try:
+        return sorted(words, key=lambda word: (float(word), word))
+    except ValueError:
+        return sorted(words)
+
+
 class CovariateEncoder:
     """Encodes a :class:`SeriesFrame`'s covariates with the category vocabularies of the training part.
 
@@ -62,12 +69,13 @@ class CovariateEncoder:
 
     @classmethod
     def fit(cls, config: CovariateConfig, training: Iterable[SeriesFrame]) -> CovariateEncoder:
-        """The vocabulary of each categorical column: the categories of the training parts, sorted."""
+        """The vocabulary of each categorical column: the categories of the training parts, sorted (in
+        numeric order when every category is a number: hours 0, 1, 2, ..., 23)."""
         seen: dict[str, set[str]] = {c: set() for c in config.categorical}
         for frame in training:
             for column in config.categorical:
                 seen[column].update(c for c in frame.categorical[column] if c is not None)
-        return cls(config, {c: sorted(words) for c, words in seen.items()})
+        return cls(config, {c: _sorted(words) for c, words in seen.items()})
 
     def _parts(self, stream: str) -> tuple[list[str], list[str]]:
         names = self.config.past if stream == "past" else self.config.future

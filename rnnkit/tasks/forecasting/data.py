@@ -67,9 +67,7 @@ class CovariateConfig:
     def __post_init__(self) -> None:
         for name in ("past", "future", "categorical"):
             columns = getattr(self, name)
-            if isinstance(columns, str):
-                columns = tuple(c.strip() for c in columns.split(",") if c.strip())  # "a,b" from --set
-            if not all(isinstance(c, str) and c for c in columns):
+            if isinstance(columns, str) or not all(isinstance(c, str) and c for c in columns):
                 raise ValueError(f"CovariateConfig.{name} must be a list of column names, got {columns!r}")
             if len(set(columns)) != len(columns):
                 raise ValueError(f"CovariateConfig.{name}: a column is named twice in {list(columns)}")
@@ -250,8 +248,11 @@ def load_split_series(data: ForecastingData, where: str = "config") -> list[Spli
         series = load_series(data)
         frame = SeriesFrame(series.columns[0], series.times, series.values[:, 0].astype(np.float64))
         return split_in_time({"train": [frame]}, data, where)
-    files = own_files(data) or {"train": data.path}
-    parts = {name: read_frames(path, data, where=f"data.{name}") for name, path in files.items()}
+    files = own_files(data)
+    labels = {name: f"data.{name}" for name in files}
+    if not files:  # dataset: csv, one table
+        files, labels = {"train": data.path}, {"train": "data.path"}
+    parts = {name: read_frames(path, data, where=labels[name]) for name, path in files.items()}
     return split_in_time(parts, data, where)
 
 

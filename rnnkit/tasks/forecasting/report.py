@@ -59,7 +59,12 @@ class ReportMethods:
             whole = train["observed"].all(axis=1)
             train = {name: value[whole] for name, value in train.items()}
         val = window_items(self.series, "val", d.history, d.horizon, 1, False, False)
-        return RidgeBaseline.fit(train, train["targets"], val, None if val is None else val["targets"])
+        encoder = self._encoder()
+        categories = {"past_only_covariates": encoder.categories("past"),
+                      "future_covariates": encoder.categories("future")}  # fmt: skip
+        return RidgeBaseline.fit(
+            train, train["targets"], val, None if val is None else val["targets"], categories
+        )
 
     def _test_forecasts(self, model: nn.Module) -> dict[str, Any]:
         """Per series: the test values and the forecasts of the model and the baselines, block by block."""

@@ -136,6 +136,8 @@ def read_frames(
     """
     from pathlib import Path
 
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{where}: {path}: no such file")
     fmt = table_format(path, data.format)
     time, value = table_columns(path, data, fmt)
     cov = data.covariates
