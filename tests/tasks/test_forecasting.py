@@ -257,10 +257,14 @@ def test_config_and_data_errors_name_the_field(tmp_path):
 
 
 def test_the_example_configs_are_valid():
-    for name in ("airline_passengers", "daily_temperatures"):
+    for name in ("airline_passengers", "daily_temperatures", "pm25"):
         config = load_run_config(CONFIGS / f"{name}.yaml")
         assert config.task == "forecasting"
         ForecastingData(**config.data)
+        text = (CONFIGS / f"{name}.yaml").read_text(encoding="utf-8")
+        assert (
+            "--set data.path=/path/to/" in text and "/work/" not in text
+        )  # a placeholder, no machine's path
 
 
 @pytest.mark.parametrize(

@@ -390,3 +390,18 @@ def test_an_old_layout_run_folder_still_predicts_and_evaluates(tmp_path):
         predict(run, [",".join(f"{v:.6g}" for v in values[152:176])])[0]["forecast"], abs=1e-3
     )
     assert CovariateEncoder(ForecastingData().covariates, {}).columns("past") == []
+
+
+def test_the_pm25_example_config_trains_on_a_table_of_that_shape(tmp_path):
+    table = write_rows(tmp_path / "pm25.csv", pm25_rows(300))
+    shrink = ["data.history=24", "data.horizon=6", "data.val_size=24", "data.test_size=48", "train.max_steps=2",
+              "model.rnn.hidden_size=8", "train.device=cpu", f"data.path={table}"]  # fmt: skip
+    assert (
+        main(["train", "pm25", "--quiet", "-o", str(tmp_path / "run"), *[f"--set={o}" for o in shrink]]) == 0
+    )
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["baselines"]["ridge"]["name"].startswith(
+        "ridge on 24 lags + 5 past-only and 2 known-future"
+    )
+    text = (Path(__file__).resolve().parents[2] / "rnnkit" / "configs" / "pm25.yaml").read_text()
+    assert "--set data.path=/path/to/pm25.csv" in text and "/work/" not in text

@@ -149,6 +149,8 @@ class ForecastingData:
     offline: bool | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.covariates, dict):  # ForecastingData(covariates={"past": [...]}) from Python
+            object.__setattr__(self, "covariates", CovariateConfig(**self.covariates))
         for name in ("history", "horizon", "stride", "test_size", "season", "val_size"):
             value, low = getattr(self, name), 0 if name == "val_size" else 1
             if isinstance(value, bool) or not isinstance(value, int) or value < low:

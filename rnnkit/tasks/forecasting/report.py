@@ -36,8 +36,9 @@ def _scores(parts: list[dict[str, np.ndarray]], key: str, season: int) -> dict[s
     }
 
 
-def _rounded(values: np.ndarray) -> list[float]:
-    return [round(float(v), 4) for v in values]
+def _rounded(values: np.ndarray) -> list[float | None]:
+    """Values for JSON: 4 decimals, None where missing (JSON has no NaN)."""
+    return [None if np.isnan(v) else round(float(v), 4) for v in values]
 
 
 class ReportMethods:
