@@ -75,11 +75,17 @@ class ReportMethods:
         starts = [(k, start - d.history) for k, start, _ in blocks]
         items = gather(self.series, starts, d.history, d.horizon, several=True, targets=False)
         model_blocks = self.forecast_items(model, items)
-        ridge = self._ridge()
-        ridge_blocks = self.to_raw(ridge.predict(items), *self._scalings(items["series"]))
-        fitted = [
-            HoltWinters.fit(s.filled[: s.n_train], d.season, d.baseline_seasonality) for s in self.series
-        ]
+        if not hasattr(self, "_fitted_baselines"):  # they depend on the data only: fitted once per task
+            ridge = self._ridge()
+            hw = [
+                HoltWinters.fit(s.filled[: s.n_train], d.season, d.baseline_seasonality) for s in self.series
+            ]
+            self._fitted_baselines = (
+                ridge,
+                hw,
+                self.to_raw(ridge.predict(items), *self._scalings(items["series"])),
+            )
+        ridge, fitted, ridge_blocks = self._fitted_baselines
         parts = []
         for k, s in enumerate(self.series):
             mine = [(b, start, origin) for b, (j, start, origin) in enumerate(blocks) if j == k]
