@@ -17,8 +17,8 @@ soon as it finishes, so an interrupted report keeps what it measured) and the ta
 Baselines: TF-IDF word 1-2 + char 2-5 grams with logistic regression (scikit-learn: ``pip install
 'rnnkit[bench]'``) for text classification, fitted on the same split; for the other tasks the baseline
 each task computes itself (1-nearest-neighbour for series, most frequent tag per word for chunking,
-seasonal naive and Holt-Winters exponential smoothing for forecasting, copying the source for
-translation, a unigram model for characters).
+seasonal naive, Holt-Winters exponential smoothing and ridge on lags and covariates for forecasting,
+copying the source for translation, a unigram model for characters).
 """
 
 from __future__ import annotations
@@ -134,9 +134,13 @@ def _stored_baseline(entry: Entry, results: dict) -> dict[str, Any]:
     key = entry.metric if entry.metric in chosen else entry.metric.replace("_beam", "")
     value = chosen.get(key)
     out = {"name": chosen.get("name", "-"), "value": value}
-    for name, other in baselines.items():  # e.g. forecasting's Holt-Winters beside the seasonal naive
-        if name not in ("seasonal_naive",) and isinstance(other, dict) and entry.metric in other:
-            out["also"] = f"{other.get('name', name)}: {other[entry.metric]:.3f}"
+    also = [  # e.g. forecasting's Holt-Winters and ridge beside the seasonal naive
+        f"{other.get('name', name)}: {other[entry.metric]:.3f}"
+        for name, other in baselines.items()
+        if name not in ("seasonal_naive",) and isinstance(other, dict) and entry.metric in other
+    ]
+    if also:
+        out["also"] = "; ".join(also)
     return out
 
 

@@ -10,6 +10,9 @@ from pathlib import Path
 EXAMPLES = """examples:
   rnnkit predict runs/chatterbot "what is your favorite food?" "오늘 기분이 좋아"
   rnnkit predict runs/chatterbot --input texts.txt --output predictions.jsonl
+  rnnkit predict runs/airline_passengers "112,118,132,129,121,135,148,148,136,119,104,118,..."
+  rnnkit predict runs/pm25 next_day.csv      # forecasting with covariates: a table in the training columns,
+                                             # the rows to forecast last (value blank, known-future columns)
 """
 
 
@@ -19,7 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     parser.add_argument("run_dir", metavar="RUN", help="a run folder made by rnnkit train")
-    parser.add_argument("texts", nargs="*", help="inputs to predict")
+    parser.add_argument(
+        "texts", nargs="*", help="inputs to predict (for forecasting: a history, or a table file)"
+    )
     parser.add_argument("--input", "-i", help="a UTF-8 file with one input per line")
     parser.add_argument("--output", "-o", help="write JSON lines here instead of standard output")
     parser.add_argument("--device", help="cpu, cuda, ... (default: the run's)")

@@ -17,6 +17,9 @@ EXAMPLES = """examples:
                --text-column review --label-column sentiment
   rnnkit train --task tagging --train train.conllu --test test.conllu
   rnnkit train --task forecasting --train sales.csv --set data.horizon=7 --set data.season=7
+  rnnkit train --task forecasting --train pm25.csv --time-column No --value-column pm2.5 \
+               --past-covariates DEWP,TEMP,PRES,cbwd,Iws --future-covariates hour \
+               --categorical cbwd,hour --set data.missing=mask --set data.season=24
   rnnkit train nsmc --set train.epochs=3     # an example config shipped in rnnkit/configs/
   rnnkit train my_run.yaml --set model.rnn.cell=gru
   rnnkit train --resume runs/chatterbot          # continue a killed run where it stopped
@@ -54,6 +57,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         files.add_argument(f"--{split}", metavar="FILE", help=f"the {split} file (data.{split})")
     for flag, key in COLUMN_FLAGS.items():
         files.add_argument(f"--{flag}", metavar="NAME", dest=key, help=f"data.{key}")
+    for flag, key in COVARIATE_FLAGS.items():
+        files.add_argument(f"--{flag}", metavar="A,B", dest=f"covariates_{key}",
+                           help=f"data.covariates.{key}: comma-separated columns (forecasting)")  # fmt: skip
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. train.lr=0.01 (repeatable)")  # fmt: skip
     parser.add_argument("--output", "-o", help="run folder (default: runs/<name>)")
@@ -71,7 +77,18 @@ COLUMN_FLAGS = {
     "text-column": "text_column", "label-column": "label_column",  # classification
     "tokens-column": "tokens_column", "tags-column": "tags_column",  # tagging tables
     "time-column": "time_column", "value-column": "value_column",  # forecasting
+    "series-column": "series_column",  # forecasting: many series in one table
 }  # fmt: skip
+COVARIATE_FLAGS = {"past-covariates": "past", "future-covariates": "future", "categorical": "categorical"}
+
+
+def _flagged(args: argparse.Namespace) -> list[str]:
+    """The own-file flags given (they go with --task)."""
+    names = [*SPLITS, *COLUMN_FLAGS.values()]
+    given = [f"--{name.replace('_', '-')}" for name in names if getattr(args, name, None)]
+    return given + [
+        f"--{flag}" for flag, key in COVARIATE_FLAGS.items() if getattr(args, f"covariates_{key}", None)
+    ]
 
 
 def config_from_flags(args: argparse.Namespace) -> tuple[RunConfig, str]:
@@ -86,6 +103,13 @@ def config_from_flags(args: argparse.Namespace) -> tuple[RunConfig, str]:
         raise ConfigError(f"--task {args.task}: needs --train FILE (your training data)")
     data = {split: str(Path(getattr(args, split))) for split in SPLITS if getattr(args, split) is not None}
     data.update({key: getattr(args, key) for key in COLUMN_FLAGS.values() if getattr(args, key) is not None})
+    covariates = {
+        key: [c.strip() for c in value.split(",") if c.strip()]
+        for key in COVARIATE_FLAGS.values()
+        if (value := getattr(args, f"covariates_{key}", None))
+    }
+    if covariates:
+        data["covariates"] = covariates
     raw = {"task": args.task, "name": f"{args.task}-{Path(args.train).stem}", "data": data}
     where = f"--task {args.task}"
     raw = apply_overrides(raw, list(args.overrides), where=f"{where} (--set)")
@@ -97,9 +121,7 @@ def run(args: argparse.Namespace) -> int:
     from rnnkit.tasks.base import load_run_config
     from rnnkit.tasks.runner import RUN_CONFIG, fit
 
-    flags = [
-        f"--{name.replace('_', '-')}" for name in (*SPLITS, *COLUMN_FLAGS.values()) if getattr(args, name)
-    ]
+    flags = _flagged(args)
     if args.task is None and flags:
         raise ConfigError(f"{flags[0]}: goes with --task (e.g. --task classification --train FILE)")
     if args.resume:

@@ -1,16 +1,18 @@
 r"""Forecaster: a window of a (multivariate) time series in, a horizon of forecasts out.
 
-Notation: N target series, C known covariates per step, H horizon, Q quantile levels, S the RNN's context
-size (``RNNConfig.output_size``). A window is ``history (B, T, N)`` left-aligned and padded at the end;
-``lengths[b]`` says how many steps of window b are real, and its last real step ``L_b - 1`` is the
-forecast origin: the forecast covers steps ``L_b, ..., L_b + H - 1``. Padded steps never change a result
-(they are zeroed before the RNN, so even NaN padding is harmless).
+Notation: N target series, C known covariates per step (given for the past and the horizon: calendar, ...),
+P past-only covariates (observed up to the origin only: other measurements), H horizon, Q quantile levels,
+S the RNN's context size (``RNNConfig.output_size``). A window is ``history (B, T, N)`` left-aligned and
+padded at the end; ``lengths[b]`` says how many steps of window b are real, and its last real step
+``L_b - 1`` is the forecast origin: the forecast covers steps ``L_b, ..., L_b + H - 1``. Padded steps never
+change a result (they are zeroed before the RNN, so even NaN padding is harmless).
 
 Two modes:
 
-- ``"direct"`` (multi-output, MQ-RNN style, Wen et al. 2017): the RNN encodes ``[y_t, x_t]`` over the
-  window; its final state (top layer, both directions) is the context c, and one linear head maps
-  ``[c, x_{L}, ..., x_{L+H-1}]`` (the future covariates, flattened) to all H·N(·Q) outputs at once.
+- ``"direct"`` (multi-output, MQ-RNN style, Wen et al. 2017): the RNN encodes ``[y_t, x_t, z_t]`` over the
+  window (x known, z past-only covariates); its final state (top layer, both directions) is the context c,
+  and one linear head maps ``[c, x_{L}, ..., x_{L+H-1}]`` (the known future covariates, flattened) to all
+  H·N(·Q) outputs at once. Past-only covariates reach the forecast through c alone.
 - ``"autoregressive"`` (DeepAR style, Salinas et al. 2020): a one-step model
 
       h_t = RNN([y_t, x_{t+1}], h_{t-1}),     ŷ_{t+1} = head(h_t)
@@ -20,14 +22,20 @@ Two modes:
   O(H) single-step calls. With ``targets`` given, the true values are fed back instead (teacher forcing),
   and the H - 1 steps run as one sequence call. A bidirectional RNN cannot be rolled out: rejected.
   In training, regularisers that draw their mask per call (recurrent dropout, weight drop) draw a new one
-  for each roll-out step.
+  for each roll-out step. Past-only covariates are unknown over the horizon, so a roll-out cannot feed
+  them: rejected (use ``"direct"``).
 
-Scaling (:class:`~rnnkit.models.scaling.SeriesScaler`): one (shift, scale) per series and per covariate,
-fitted once on the training data with :meth:`Forecaster.fit_scaler` and stored as buffers, so they are saved
-with the model. ``forward`` takes raw values and returns raw-scale forecasts; everything in between is on
-the scaled level. With series of very different magnitudes, take the loss on the scaled level:
-``model.scaler.transform(forecast, feature_dim=-2)`` (or ``-1`` without quantiles) against the same of the
-targets.
+Categorical covariates: the last ``len(known_categories)`` of the C known columns (and the last
+``len(past_only_categories)`` of the P past-only ones) hold category ids ``0 .. size-1`` as numbers; each is
+embedded (``category_embedding_dim`` values, learnt) instead of scaled, and the embeddings take its place in
+the ``x`` (``z``) above. Numeric columns come first.
+
+Scaling (:class:`~rnnkit.models.scaling.SeriesScaler`): one (shift, scale) per series and per numeric
+covariate, fitted once on the training data with :meth:`Forecaster.fit_scaler` and stored as buffers, so
+they are saved with the model. ``forward`` takes raw values and returns raw-scale forecasts; everything
+in between is on the scaled level. With series of very different magnitudes, take the loss on the scaled
+level: ``model.scaler.transform(forecast, feature_dim=-2)`` (or ``-1`` without quantiles) against the same
+of the targets.
 
 Quantiles never cross: the head predicts the centre quantile (nearest 0.5) and positive softplus steps
 outwards, ``q_{j+1} = q_j + softplus(r_{j+1})``; unscaling multiplies by a positive scale, keeping the order.
@@ -59,6 +67,10 @@ class ForecasterConfig:
     Args:
         num_series: N >= 1 target variables forecast jointly.
         num_covariates: C >= 0 covariates known for every past and future step (calendar features, ...).
+        num_past_only_covariates: P >= 0 covariates observed up to the origin only (direct mode only).
+        known_categories, past_only_categories: the number of categories of each categorical covariate, the
+            last columns of the C known (P past-only) ones; their ids are embedded, not scaled.
+        category_embedding_dim: the size of each category embedding.
         horizon: H >= 1 steps forecast from each origin.
         mode: ``"direct"`` (one head for all H steps) or ``"autoregressive"`` (one-step model rolled out).
         quantiles: increasing levels strictly inside (0, 1), e.g. ``(0.1, 0.5, 0.9)``; None: a point forecast.
@@ -75,6 +87,10 @@ class ForecasterConfig:
 
     num_series: int = 1
     num_covariates: int = 0
+    num_past_only_covariates: int = 0
+    known_categories: tuple[int, ...] = ()
+    past_only_categories: tuple[int, ...] = ()
+    category_embedding_dim: int = 4
     horizon: int = 1
     mode: Literal["direct", "autoregressive"] = "direct"
     quantiles: tuple[float, ...] | None = None
@@ -83,10 +99,32 @@ class ForecasterConfig:
     scaling: ScalingName = "standard"
 
     def __post_init__(self) -> None:
-        for name, low in (("num_series", 1), ("num_covariates", 0), ("horizon", 1)):
+        for name, low in (("num_series", 1), ("num_covariates", 0), ("num_past_only_covariates", 0),
+                          ("category_embedding_dim", 1), ("horizon", 1)):  # fmt: skip
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"ForecasterConfig.{name} must be an integer >= {low}, got {value!r}")
+        for name, total in (("known_categories", "num_covariates"),
+                            ("past_only_categories", "num_past_only_covariates")):  # fmt: skip
+            sizes = getattr(self, name)
+            if not isinstance(sizes, (tuple, list)) or not all(
+                isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in sizes
+            ):
+                raise ValueError(
+                    f"ForecasterConfig.{name} must be a tuple of category counts >= 1, got {sizes!r}"
+                )
+            if len(sizes) > getattr(self, total):
+                raise ValueError(
+                    f"ForecasterConfig.{name}: {len(sizes)} categorical columns, but {total}="
+                    f"{getattr(self, total)} (they are the last columns of those covariates)"
+                )
+            object.__setattr__(self, name, tuple(sizes))
+        if self.mode == "autoregressive" and self.num_past_only_covariates:
+            raise ValueError(
+                "ForecasterConfig.num_past_only_covariates must be 0 with mode='autoregressive' (a "
+                "roll-out feeds each step's covariates, and past-only ones are unknown over the horizon); "
+                "use mode='direct'"
+            )
         if self.mode not in _MODES:
             raise ValueError(f"ForecasterConfig.mode must be one of {list(_MODES)}, got {self.mode!r}")
         if self.scaling not in SCALINGS:
@@ -177,13 +215,24 @@ class Forecaster(nn.Module):
             raise TypeError(f"Forecaster: config must be a ForecasterConfig, got {type(config).__name__}")
         self.config = config
         n, c, h, q = config.num_series, config.num_covariates, config.horizon, config.num_outputs
+        e = config.category_embedding_dim
         self.scaler = SeriesScaler(n, config.scaling)
-        self.covariate_scaler = SeriesScaler(c, config.scaling) if c else None
-        self.rnn = build_rnn(config.rnn, n + c)
+        # numeric columns first, category ids last; a numeric part of 0 columns has no scaler
+        known, past = (
+            c - len(config.known_categories),
+            config.num_past_only_covariates - len(config.past_only_categories),
+        )
+        self.covariate_scaler = SeriesScaler(known, config.scaling) if known else None
+        self.past_only_scaler = SeriesScaler(past, config.scaling) if past else None
+        self.known_embeddings = nn.ModuleList(nn.Embedding(k, e) for k in config.known_categories)
+        self.past_only_embeddings = nn.ModuleList(nn.Embedding(k, e) for k in config.past_only_categories)
+        known_width = known + e * len(config.known_categories)  # x_t as the RNN and the head see it
+        past_width = past + e * len(config.past_only_categories)  # z_t
+        self.rnn = build_rnn(config.rnn, n + known_width + past_width)
         self.dropout = nn.Dropout(config.dropout)
         context = self.rnn.output_size
         if config.mode == "direct":
-            self.head = nn.Linear(context + h * c, h * n * q)
+            self.head = nn.Linear(context + h * known_width, h * n * q)
         else:
             self.head = nn.Linear(context, n * q)
         # the quantile fed back in the roll-out and anchoring the non-crossing map: the one nearest 0.5
@@ -197,27 +246,42 @@ class Forecaster(nn.Module):
 
     @torch.no_grad()
     def fit_scaler(
-        self, series: Tensor | list[Tensor], covariates: Tensor | list[Tensor] | None = None
+        self,
+        series: Tensor | list[Tensor],
+        covariates: Tensor | list[Tensor] | None = None,
+        past_only_covariates: Tensor | list[Tensor] | None = None,
     ) -> Forecaster:
         """Fit the scaling statistics on the training data, once, before training; returns the model.
 
         Args:
             series: training values ``(..., N)`` or a list of series ``(T_i, N)``; NaN entries are ignored.
-            covariates: the same for the C covariates; needed when ``num_covariates > 0`` (unless
-                ``scaling="none"``).
+            covariates: the same for the C known covariates; needed when some are numeric (unless
+                ``scaling="none"``). Category id columns (the last ones) are left out of the scaling.
+            past_only_covariates: the same for the P past-only covariates.
         """
         self.scaler.fit(series)
-        if self.covariate_scaler is not None:
-            if covariates is None:
-                if self.config.scaling != "none":
-                    raise ValueError(
-                        f"Forecaster.fit_scaler: num_covariates={self.config.num_covariates}, so covariates "
-                        f"(..., {self.config.num_covariates}) are needed to fit their scaling"
-                    )
-            else:
-                self.covariate_scaler.fit(covariates)
-        elif covariates is not None:
-            raise ValueError("Forecaster.fit_scaler: got covariates, but num_covariates=0")
+        cfg = self.config
+        for name, scaler, values, total in (
+            ("covariates", self.covariate_scaler, covariates, cfg.num_covariates),
+            (
+                "past_only_covariates",
+                self.past_only_scaler,
+                past_only_covariates,
+                cfg.num_past_only_covariates,
+            ),
+        ):
+            if scaler is not None and values is not None:
+                parts = [values] if isinstance(values, Tensor) else list(values)
+                scaler.fit([part[..., : scaler.num_features] for part in parts])
+            elif scaler is not None and cfg.scaling != "none":
+                raise ValueError(
+                    f"Forecaster.fit_scaler: {total} {name.replace('_', '-')} columns, "
+                    f"{scaler.num_features} of them numeric, so {name} (..., {total}) are needed to fit "
+                    "their scaling"
+                )
+            elif total == 0 and values is not None:
+                count = "num_covariates" if name == "covariates" else "num_past_only_covariates"
+                raise ValueError(f"Forecaster.fit_scaler: got {name}, but {count}=0")
         return self
 
     def forward(
@@ -227,6 +291,7 @@ class Forecaster(nn.Module):
         past_covariates: Tensor | None = None,
         future_covariates: Tensor | None = None,
         targets: Tensor | None = None,
+        past_only_covariates: Tensor | None = None,
     ) -> Tensor:
         """Forecast the H steps after each window's last valid step.
 
@@ -237,12 +302,15 @@ class Forecaster(nn.Module):
             future_covariates: ``(B, H, C)`` covariates of the forecast steps (required iff C > 0).
             targets: ``(B, H, N)`` raw true values for teacher forcing (autoregressive mode only);
                 the output is still the forecast of every step, each from the true values before it.
+            past_only_covariates: ``(B, T, P)`` covariates observed up to the origin only (iff P > 0).
 
         Returns:
             Raw-scale forecasts ``(B, H, N)``, or ``(B, H, N, Q)`` with quantiles (increasing along Q).
         """
         cfg = self.config
-        past, future = self._check_inputs(history, lengths, past_covariates, future_covariates, targets)
+        past, future, observed = self._check_inputs(
+            history, lengths, past_covariates, future_covariates, targets, past_only_covariates
+        )
         dtype = self.head.weight.dtype
         y = self.scaler.transform(history.to(dtype))  # (B, T, N)
         batch, steps = y.shape[:2]
@@ -250,13 +318,16 @@ class Forecaster(nn.Module):
         lengths = torch.full((batch,), steps, device=y.device) if lengths is None else lengths.to(y.device)
         valid = torch.arange(steps, device=y.device) < lengths.unsqueeze(1)  # (B, T)
         if cfg.num_covariates:
-            past = self.covariate_scaler.transform(past.to(dtype))
-            future = self.covariate_scaler.transform(future.to(dtype))  # (B, H, C)
+            past = self._features(past, self.covariate_scaler, self.known_embeddings, dtype)
+            future = self._features(future, self.covariate_scaler, self.known_embeddings, dtype)  # (B, H, ·)
             if cfg.mode == "autoregressive":  # step t sees x_{t+1}: shift by one, x_L at the origin
                 origin = (torch.arange(steps, device=y.device) == (lengths - 1).unsqueeze(1)).unsqueeze(-1)
                 nxt = torch.cat([past[:, 1:], future[:, :1]], dim=1)
                 past = torch.where(origin, future[:, :1], nxt)
-            y = torch.cat([y, past], dim=-1)  # (B, T, N + C)
+            y = torch.cat([y, past], dim=-1)  # (B, T, N + C')
+        if cfg.num_past_only_covariates:
+            observed = self._features(observed, self.past_only_scaler, self.past_only_embeddings, dtype)
+            y = torch.cat([y, observed], dim=-1)  # (B, T, N + C' + P')
         x = torch.where(valid.unsqueeze(-1), y, torch.zeros((), dtype=dtype, device=y.device))
         _, state = self.rnn(x, lengths=given)
         if cfg.mode == "direct":
@@ -268,6 +339,24 @@ class Forecaster(nn.Module):
         if cfg.quantiles is None:
             return self.scaler.inverse_transform(out.squeeze(-1))  # (B, H, N)
         return self.scaler.inverse_transform(out, feature_dim=-2)  # (B, H, N, Q)
+
+    @staticmethod
+    def _features(values: Tensor, scaler: SeriesScaler | None, embeddings: nn.ModuleList, dtype) -> Tensor:
+        """Covariate columns ``(..., numeric + K)`` as the network reads them: the numeric ones scaled,
+        each category id column replaced by its embedding (NaN ids, at padded steps, read as 0)."""
+        numeric = values.size(-1) - len(embeddings)
+        parts = [scaler.transform(values[..., :numeric].to(dtype))] if numeric else []
+        for k, embedding in enumerate(embeddings):
+            column = values[..., numeric + k]
+            ids = torch.where(column.isnan(), torch.zeros_like(column), column).long()
+            if bool(((ids < 0) | (ids >= embedding.num_embeddings)).any()):
+                bad = ids[(ids < 0) | (ids >= embedding.num_embeddings)][0].item()
+                raise ValueError(
+                    f"Forecaster: categorical covariate {k} (column {numeric + k}) holds id {bad}; "
+                    f"expected ids in [0, {embedding.num_embeddings})"
+                )
+            parts.append(embedding(ids).to(dtype))
+        return torch.cat(parts, dim=-1)
 
     def _context(self, state) -> Tensor:
         """Top layer's final state, both directions: ``(B, S)``."""
@@ -308,31 +397,40 @@ class Forecaster(nn.Module):
             steps.append(self._outputs(self.head(self.dropout(out[:, 0]))))
         return torch.stack(steps, dim=1)  # (B, H, N, Q)
 
-    def _check_inputs(self, history, lengths, past, future, targets) -> tuple[Tensor | None, Tensor | None]:
+    def _check_inputs(self, history, lengths, past, future, targets, observed) -> tuple:
         cfg = self.config
         self.scaler.check_fitted("Forecaster")
         if self.covariate_scaler is not None:
             self.covariate_scaler.check_fitted("Forecaster (covariates)")
+        if self.past_only_scaler is not None:
+            self.past_only_scaler.check_fitted("Forecaster (past-only covariates)")
         _check_tensor("history", history, (None, None, cfg.num_series), "(B, T, N)")
         batch, steps = history.shape[:2]
         if lengths is not None:
             check_lengths(lengths, batch, steps)
-        c, h = cfg.num_covariates, cfg.horizon
-        for name, value, shape, axes in (
-            ("past_covariates", past, (batch, steps, c), "(B, T, C)"),
-            ("future_covariates", future, (batch, h, c), "(B, H, C)"),
+        c, p, h = cfg.num_covariates, cfg.num_past_only_covariates, cfg.horizon
+        for name, value, shape, axes, count in (
+            ("past_covariates", past, (batch, steps, c), "(B, T, C)", ("num_covariates", c)),
+            ("future_covariates", future, (batch, h, c), "(B, H, C)", ("num_covariates", c)),
+            (
+                "past_only_covariates",
+                observed,
+                (batch, steps, p),
+                "(B, T, P)",
+                ("num_past_only_covariates", p),
+            ),
         ):
-            if c and value is None:
-                raise ValueError(f"Forecaster: num_covariates={c}, so {name} {axes} is required")
-            if not c and value is not None:
-                raise ValueError(f"Forecaster: got {name}, but the model has num_covariates=0")
+            if count[1] and value is None:
+                raise ValueError(f"Forecaster: {count[0]}={count[1]}, so {name} {axes} is required")
+            if not count[1] and value is not None:
+                raise ValueError(f"Forecaster: got {name}, but the model has {count[0]}=0")
             if value is not None:
                 _check_tensor(name, value, shape, axes)
         if targets is not None:
             if cfg.mode != "autoregressive":
                 raise ValueError("Forecaster: targets (teacher forcing) apply to mode='autoregressive' only")
             _check_tensor("targets", targets, (batch, h, cfg.num_series), "(B, H, N)")
-        return past, future
+        return past, future, observed
 
     def extra_repr(self) -> str:
         cfg = self.config

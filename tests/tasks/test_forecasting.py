@@ -78,7 +78,15 @@ def test_the_model_beats_seasonal_naive_and_writes_a_complete_run(seasonal_run):
     assert results["forecast"] == {"file": "forecast.csv", "origins": 8, "first_origin": "t311", "horizon": 6}
     with open(run_dir / "forecast.csv", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == ["time", "origin", "actual", "forecast", "seasonal_naive", "holt_winters"]
+    assert list(rows[0]) == [
+        "time",
+        "origin",
+        "actual",
+        "forecast",
+        "seasonal_naive",
+        "holt_winters",
+        "ridge",
+    ]
     assert [r["time"] for r in rows] == [f"t{t}" for t in range(312, 360)]
     assert [r["origin"] for r in rows[5:7]] == ["t311", "t317"]  # a rolling origin, 6 steps apart
     values = seasonal_values()
@@ -191,7 +199,7 @@ def test_quantiles_autoregressive_mode_and_multiplicative_growth(tmp_path):
     bands = np.array([out["quantiles"][q] for q in ("0.1", "0.5", "0.9")])
     assert out["forecast"] == out["quantiles"]["0.5"] and (np.diff(bands, axis=0) >= 0).all()
     header = (tmp_path / "run" / "forecast.csv").read_text().splitlines()[0]
-    assert header == "time,origin,actual,forecast,q0.1,q0.5,q0.9,seasonal_naive,holt_winters"
+    assert header == "time,origin,actual,forecast,q0.1,q0.5,q0.9,seasonal_naive,holt_winters,ridge"
     assert (bands > 0).all()  # exp of the log forecast
 
 
@@ -249,10 +257,14 @@ def test_config_and_data_errors_name_the_field(tmp_path):
 
 
 def test_the_example_configs_are_valid():
-    for name in ("airline_passengers", "daily_temperatures"):
+    for name in ("airline_passengers", "daily_temperatures", "pm25"):
         config = load_run_config(CONFIGS / f"{name}.yaml")
         assert config.task == "forecasting"
         ForecastingData(**config.data)
+        text = (CONFIGS / f"{name}.yaml").read_text(encoding="utf-8")
+        assert (
+            "--set data.path=/path/to/" in text and "/work/" not in text
+        )  # a placeholder, no machine's path
 
 
 @pytest.mark.parametrize(
