@@ -3,8 +3,9 @@
 Classification: :func:`accuracy`, :func:`macro_f1`, :func:`classification_report`, :func:`confusion_matrix`.
 Tagging: :func:`chunk_f1` (entity level, as CoNLL's ``conlleval``) on top of :func:`extract_chunks`.
 Language models: :func:`perplexity`, :func:`bits_per_character`. Translation: :func:`bleu`, :func:`chrf`
-(sacrebleu, ``pip install 'rnnkit[text]'``). Forecasting: :func:`mae`, :func:`rmse`, :func:`mape`,
-:func:`mase` and its baseline :func:`seasonal_naive_forecast`.
+(sacrebleu, ``pip install 'rnnkit[text]'``). Generated sequences: :func:`exact_match`, :func:`token_accuracy`.
+Forecasting: :func:`mae`, :func:`rmse`, :func:`mape`, :func:`mase` and its baseline
+:func:`seasonal_naive_forecast`.
 
 A precision, recall or F1 whose denominator is zero (a class never predicted, say) counts as 0, as in
 scikit-learn's default.
@@ -385,6 +386,48 @@ def chrf(hypotheses: Sequence[str], references: Sequence[Any], word_order: int =
     hypotheses, streams = _sacrebleu_inputs(hypotheses, references)
     metric = _sacrebleu().metrics.CHRF(word_order=word_order)
     return float(metric.corpus_score(hypotheses, streams).score)
+
+
+def exact_match(hypotheses: Sequence[Any], references: Sequence[Any]) -> float:
+    """Fraction of outputs equal to their reference (strings, or token sequences compared as lists).
+
+    Example:
+        >>> exact_match(["seven", "one"], ["seven", "nine"])
+        0.5
+    """
+    hypotheses, references = _same_length(hypotheses, references)
+    hits = [_as_list(h) == _as_list(r) for h, r in zip(hypotheses, references)]
+    return sum(hits) / len(hits)
+
+
+def token_accuracy(hypotheses: Sequence[Sequence[Any]], references: Sequence[Sequence[Any]]) -> float:
+    """Position-wise token accuracy of generated sequences: tokens equal to the reference's at the same
+    position, over ``Σ max(len(hypothesis), len(reference))``, so a missing or extra token is an error.
+
+    Example:
+        >>> token_accuracy([list("seven"), list("on")], [list("seven"), list("one")])  # (5 + 2) / (5 + 3)
+        0.875
+    """
+    hypotheses, references = _same_length(hypotheses, references)
+    hits = total = 0
+    for h, r in zip(hypotheses, references):
+        h, r = _as_list(h), _as_list(r)
+        hits += sum(a == b for a, b in zip(h, r))
+        total += max(len(h), len(r))
+    return hits / total if total else 1.0
+
+
+def _as_list(sequence: Any) -> Any:
+    return sequence if isinstance(sequence, str) else list(sequence)
+
+
+def _same_length(hypotheses: Sequence[Any], references: Sequence[Any]) -> tuple[list, list]:
+    hypotheses, references = list(hypotheses), list(references)
+    if len(hypotheses) != len(references) or not hypotheses:
+        raise ValueError(
+            f"need one reference per output, got {len(hypotheses)} outputs and {len(references)} references"
+        )
+    return hypotheses, references
 
 
 # ------------------------------------------------------------------------------------------- forecasting

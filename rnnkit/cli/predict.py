@@ -13,6 +13,8 @@ EXAMPLES = """examples:
   rnnkit predict runs/airline_passengers "112,118,132,129,121,135,148,148,136,119,104,118,..."
   rnnkit predict runs/pm25 next_day.csv      # forecasting with covariates: a table in the training columns,
                                              # the rows to forecast last (value blank, known-future columns)
+  rnnkit predict runs/nsmc_generation 1 0 --set generation.count=5 --set generation.seed=3
+  rnnkit predict runs/digits_captions "[0, 0, 5, 13, 9, 1, 0, 0, ...]"   # a feature vector: its caption
 """
 
 
@@ -28,6 +30,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--input", "-i", help="a UTF-8 file with one input per line")
     parser.add_argument("--output", "-o", help="write JSON lines here instead of standard output")
     parser.add_argument("--device", help="cpu, cuda, ... (default: the run's)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="change the run's data section for this prediction (repeatable), e.g. generation.count=5 "
+        "generation.temperature=0.7 generation.top_k=20 generation.seed=1",
+    )  # fmt: skip
     parser.set_defaults(run=run)
 
 
@@ -50,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         print("rnnkit predict: give texts as arguments or --input FILE", file=sys.stderr)
         return 2
     try:
-        predictions = predict(args.run_dir, texts, args.device)
+        predictions = predict(args.run_dir, texts, args.device, args.overrides)
     except InputError as error:
         print(f"rnnkit predict: {sources[error.number - 1]}: {error.reason}", file=sys.stderr)
         return 2

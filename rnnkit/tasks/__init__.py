@@ -10,6 +10,7 @@ config; ``runner.py`` fit / evaluate / predict. Nothing outside a task needs its
 from rnnkit.tasks.base import TASKS, RunConfig, Task, load_run_config, register_task
 from rnnkit.tasks.classification import ClassificationData, ClassificationTask
 from rnnkit.tasks.forecasting import ForecastingData, ForecastingTask
+from rnnkit.tasks.generation import GenerationData, GenerationTask
 from rnnkit.tasks.language_model import GenerationOptions, LanguageModelData, LanguageModelTask
 from rnnkit.tasks.runner import RunResult, evaluate, fit, load_run, predict
 from rnnkit.tasks.series_classification import SeriesClassificationData, SeriesClassificationTask
@@ -22,7 +23,9 @@ __all__ = [
     "ClassificationTask",
     "ForecastingData",
     "ForecastingTask",
+    "GenerationData",
     "GenerationOptions",
+    "GenerationTask",
     "LanguageModelData",
     "LanguageModelTask",
     "RunConfig",

@@ -143,14 +143,17 @@ def _plot_curves(run_dir: Path) -> None:
         plot_learning_curves(records, run_dir / "learning_curves.png")
 
 
-def load_run(run_dir: str | os.PathLike, device: str | None = None) -> tuple[Task, Any]:
-    """The task (with its tokenizer, vocabulary, labels) and the trained model of a run folder."""
+def load_run(
+    run_dir: str | os.PathLike, device: str | None = None, data_overrides: list[str] = ()
+) -> tuple[Task, Any]:
+    """The task (with its tokenizer, vocabulary, labels) and the trained model of a run folder;
+    ``data_overrides`` (``generation.temperature=0.5``) change its data section for this use only."""
     run_dir = Path(run_dir)
     if not (run_dir / RUN_CONFIG).is_file():
         raise FileNotFoundError(
             f"{run_dir}: not a run folder (no {RUN_CONFIG}); train one with `rnnkit train`"
         )
-    config = load_run_config(run_dir / RUN_CONFIG)
+    config = load_run_config(run_dir / RUN_CONFIG, _data_keys(data_overrides))
     if device is not None:
         config = replace(config, train=replace(config.train, device=device))
     task = _task(config, str(run_dir / RUN_CONFIG))
@@ -159,10 +162,23 @@ def load_run(run_dir: str | os.PathLike, device: str | None = None) -> tuple[Tas
     return task, model
 
 
-def predict(run_dir: str | os.PathLike, inputs: list[str], device: str | None = None) -> list[dict[str, Any]]:
-    """Predictions of a trained run for raw inputs (texts, for text tasks)."""
-    task, model = load_run(run_dir, device)
+def predict(
+    run_dir: str | os.PathLike, inputs: list[str], device: str | None = None, data_overrides: list[str] = ()
+) -> list[dict[str, Any]]:
+    """Predictions of a trained run for raw inputs (texts, for text tasks), with ``data_overrides`` (e.g.
+    ``generation.count=5``: how a generation run samples) applied to its data section."""
+    task, model = load_run(run_dir, device, data_overrides)
     return task.predict(model, inputs)
+
+
+def _data_keys(overrides: list[str]) -> list[str]:
+    """Overrides of the data section, ``data.`` prefixed where it is left out.
+
+    Example:
+        >>> _data_keys(["generation.seed=3", "data.path=x.csv"])
+        ['data.generation.seed=3', 'data.path=x.csv']
+    """
+    return [o if o.startswith("data.") else f"data.{o}" for o in overrides]
 
 
 def evaluate(
@@ -177,9 +193,7 @@ def evaluate(
     pictures (confusion matrix, forecast, ...) are written into that folder instead.
     """
     run_dir = Path(run_dir)
-    config = load_run_config(
-        run_dir / RUN_CONFIG, [f"data.{o}" if not o.startswith("data.") else o for o in data_overrides]
-    )
+    config = load_run_config(run_dir / RUN_CONFIG, _data_keys(data_overrides))
     if device is not None:
         config = replace(config, train=replace(config.train, device=device))
     task = _task(config, str(run_dir / RUN_CONFIG))
