@@ -74,26 +74,18 @@ class Entry:
 
 
 def text_baseline(task: Any, results: dict, cache: Path | None = None) -> dict[str, Any]:
-    """TF-IDF + logistic regression on exactly the task's train / validation / test split.
+    """TF-IDF + logistic regression on exactly the task's train / validation / test split: the record the run
+    wrote into its results.json (``rnnkit train`` fits it when scikit-learn is installed), else fitted here
+    with :func:`rnnkit.tasks.classification.baseline.cached_tfidf_baseline` (once per split, in ``cache``)."""
+    from rnnkit.tasks.classification.baseline import cached_tfidf_baseline
 
-    The baseline depends on the split only, not on the model, so with ``cache`` (a folder) it is fitted once
-    per split and baseline code: its record is kept as ``<sha256 of both>.json`` (refitting takes minutes on
-    67k SST-2 phrases or 40k NSMC reviews, for every step row).
-    """
-    import hashlib
-
-    from text_baseline import tfidf_logistic_regression
-
+    stored = (results.get("baselines") or {}).get("tfidf_logistic_regression")
+    if stored is not None:
+        return stored
     pairs = {name: [(e.text, e.label) for e in task.splits[name]] for name in ("train", "val", "test")}
-    digest = hashlib.sha256(Path(__file__).with_name("text_baseline.py").read_bytes())
-    digest.update(json.dumps(pairs, ensure_ascii=False).encode())
-    path = None if cache is None else cache / f"{digest.hexdigest()[:32]}.json"
-    if path is not None and path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
-    record = tfidf_logistic_regression(pairs["train"], pairs["val"], pairs["test"])
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(record) + "\n")
+    record = cached_tfidf_baseline(pairs, cache)
+    if record is None:
+        raise ImportError("the TF-IDF baseline needs scikit-learn: pip install 'rnnkit[bench]'")
     return record
 
 

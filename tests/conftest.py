@@ -1,5 +1,7 @@
 """Test-wide settings."""
 
+import os
+
 import pytest
 import torch
 
@@ -12,3 +14,16 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """rnnkit's cache (downloads, fitted baselines) in a folder of the test session, not the user's; child
+    processes (the benchmark scripts) inherit it."""
+    before = os.environ.get("RNNKIT_CACHE")
+    os.environ["RNNKIT_CACHE"] = str(tmp_path_factory.mktemp("rnnkit-cache"))
+    yield
+    if before is None:
+        os.environ.pop("RNNKIT_CACHE", None)
+    else:
+        os.environ["RNNKIT_CACHE"] = before

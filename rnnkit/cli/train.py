@@ -165,8 +165,25 @@ def print_summary(results: dict, run_dir: Path) -> None:
         print(f"  {name:<16} {value:.4f}")
     baselines = results.get("baselines") or {k: v for k, v in results.items() if k.startswith("baseline")}
     for baseline in baselines.values():
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in baseline.items() if isinstance(v, float))
-        print(f"  baseline: {baseline.get('name', '')}: {shown}")
+        print("  " + describe_baseline(baseline))
     for sample in results.get("samples", [])[:5]:
         print("  " + json.dumps(sample, ensure_ascii=False))
     print(f'run saved in {run_dir}  (model: {results["model_dir"]}; try: rnnkit predict {run_dir} "...")')
+
+
+def describe_baseline(baseline: dict) -> str:
+    """One summary line for a baseline record: its name, its test metrics and, where the record has a
+    ``gap`` (the model minus the baseline, per metric), the gap.
+
+    Example:
+        >>> describe_baseline({"name": "majority class (pos)", "test_accuracy": 0.5, "C": 2.0,
+        ...                    "gap": {"test_accuracy": 0.25}})
+        'baseline: majority class (pos): test_accuracy 0.5000; rnnkit - baseline: test_accuracy +0.2500'
+    """
+    floats = {k: v for k, v in baseline.items() if isinstance(v, float)}
+    shown = {k: v for k, v in floats.items() if k.startswith("test_")} or floats
+    line = f"baseline: {baseline.get('name', '')}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items())
+    gap = baseline.get("gap") or {}
+    if gap:
+        line += "; rnnkit - baseline: " + ", ".join(f"{k} {v:+.4f}" for k, v in gap.items())
+    return line

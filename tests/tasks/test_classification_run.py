@@ -38,6 +38,11 @@ def test_default_training_writes_a_complete_run_folder(chatterbot_run, capsys):
             "learning_curves.png", "confusion_matrix.png"} <= names  # fmt: skip
     results = json.loads((chatterbot_run / "results.json").read_text())
     assert results["test_accuracy"] > results["baseline"]["test_accuracy"]  # beats the majority class
+    if "tfidf_logistic_regression" in results["baselines"]:  # with scikit-learn: fitted on the same split
+        assert (
+            results["baselines"]["tfidf_logistic_regression"]["test_accuracy"]
+            > results["baseline"]["test_accuracy"]
+        )
     assert len(results["samples"]) == 5 and set(results["samples"][0]) == {
         "text",
         "label",

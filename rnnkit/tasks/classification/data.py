@@ -42,6 +42,9 @@ class ClassificationData:
             Kim (2014) trained. A relative path is read from the dataset's folder (``path``, or its download
             cache). Rows whose text is a validation or test text are dropped, with a warning (their count).
         offline: never download (None: the ``RNNKIT_OFFLINE`` environment variable decides).
+        tfidf_baseline: also fit TF-IDF + logistic regression on the same split and report it beside the
+            majority class, with the gap (when scikit-learn is installed; cached per split, see
+            :func:`rnnkit.tasks.classification.baseline.cached_tfidf_baseline`).
     """
 
     dataset: str = "chatterbot"
@@ -66,6 +69,7 @@ class ClassificationData:
     split_seed: int = 0
     train_table: str | None = None
     offline: bool | None = None
+    tfidf_baseline: bool = True
 
     def __post_init__(self) -> None:
         for name in ("val_fraction", "test_fraction"):

@@ -25,7 +25,7 @@ from rnnkit.metrics import (
 from rnnkit.models.classifier import CONV_LSTM, ClassifierConfig, SequenceClassifier
 from rnnkit.plots.charts import plot_labelled_matrix
 from rnnkit.tasks.base import CHARACTER_FIELDS, Task, character_sizes, nest_flat_keys, register_task
-from rnnkit.tasks.classification.baseline import majority_baseline
+from rnnkit.tasks.classification.baseline import cached_tfidf_baseline, majority_baseline
 from rnnkit.tasks.classification.data import ClassificationData, load_splits
 
 
@@ -208,18 +208,36 @@ class ClassificationTask(ClassifierMethods, Task):
         matrix = confusion_matrix(truth, guess, labels=names)
         shown = self.splits["test"][:: max(1, len(self.splits["test"]) // 5)][:5]  # spread over the labels
         samples = self.predict(model, [e.text for e in shown])
-        return {
-            "test_loss": loss,
+        scores = {
             "test_accuracy": accuracy(truth, guess),
             "test_macro_f1": macro_f1(truth, guess, labels=names),
-            "baseline": majority_baseline(
-                [e.label for e in self.splits["train"]], [e.label for e in self.splits["test"]]
-            ),
+        }
+        baselines = self.baselines(scores)
+        return {
+            "test_loss": loss,
+            **scores,
+            "baseline": baselines["majority"],
+            "baselines": baselines,
             "sizes": {split: len(examples) for split, examples in self.splits.items()},
             "per_class": classification_report(truth, guess, labels=names, names=self.labels),
             "confusion_matrix": labelled_matrix(matrix, self.labels),
             "samples": [{**s, "true": e.label} for s, e in zip(samples, shown)],
         }
+
+    def baselines(self, scores: dict[str, float]) -> dict[str, dict[str, Any]]:
+        """The majority class and (``data.tfidf_baseline``, with scikit-learn) TF-IDF + logistic regression,
+        on the task's own train / validation / test split; each with ``gap``: the model's ``scores`` minus
+        the baseline's, per metric they share (positive: the model is better)."""
+        train, test = self.splits["train"], self.splits["test"]
+        out = {"majority": majority_baseline([e.label for e in train], [e.label for e in test])}
+        if self.data.tfidf_baseline:
+            splits = {name: self.splits[name] for name in ("train", "val", "test")}
+            tfidf = cached_tfidf_baseline({k: [(e.text, e.label) for e in v] for k, v in splits.items()})
+            if tfidf is not None:
+                out["tfidf_logistic_regression"] = tfidf
+        for record in out.values():
+            record["gap"] = {k: round(v - record[k], 4) for k, v in scores.items() if k in record}
+        return out
 
     def write_artifacts(self, model: nn.Module, folder: Path, results: dict[str, Any]) -> list[Path]:
         """``confusion_matrix.png`` of the test results."""
