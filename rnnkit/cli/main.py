@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from rnnkit import __version__
@@ -26,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rnnkit`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # as given: a launcher passes it on
     if args.command is None:
         parser.print_help()
         return 2

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from rnnkit.training.distributed import BACKENDS, DEFAULT_TIMEOUT_S
+from rnnkit.training.launch import add_launch_arguments
 
 if TYPE_CHECKING:
     from rnnkit.tasks.base import RunConfig
@@ -23,6 +27,8 @@ EXAMPLES = """examples:
   rnnkit train nsmc --set train.epochs=3     # an example config shipped in rnnkit/configs/
   rnnkit train my_run.yaml --set model.rnn.cell=gru
   rnnkit train --resume runs/chatterbot          # continue a killed run where it stopped
+  rnnkit train sst2 --nproc-per-node 2           # 2 processes (torchrun, DDP); train.batch_size is global
+  rnnkit train cfg.yaml -o runs/x --nnodes 2 --node-rank 0 --rdzv-endpoint 10.0.0.1:29500 --nproc-per-node 4
 """
 
 
@@ -69,6 +75,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.add_argument("--print-config", action="store_true",
                         help="print the resolved config (every default filled in) and exit")  # fmt: skip
+    processes = parser.add_argument_group(
+        "several processes and machines (torchrun + DistributedDataParallel; docs/distributed.md)"
+    )
+    add_launch_arguments(processes)
+    processes.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="process group backend (default: nccl on GPUs, gloo on CPUs)",
+    )
+    processes.add_argument("--dist-timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                           help="end the job when a peer is silent this long (%(default)s)")  # fmt: skip
     parser.set_defaults(run=run)
 
 
@@ -118,14 +136,52 @@ def config_from_flags(args: argparse.Namespace) -> tuple[RunConfig, str]:
 
 def run(args: argparse.Namespace) -> int:
     from rnnkit.config import ConfigError
-    from rnnkit.tasks.base import load_run_config
-    from rnnkit.tasks.runner import RUN_CONFIG, fit
+    from rnnkit.training.distributed import PeerLostError, started_by_torchrun
 
     flags = _flagged(args)
     if args.task is None and flags:
         raise ConfigError(f"{flags[0]}: goes with --task (e.g. --task classification --train FILE)")
+    if args.nproc_per_node is not None and not args.print_config:
+        if started_by_torchrun():
+            raise ConfigError("--nproc-per-node: torchrun started this process already; drop the flag")
+        return launch_job(args)
+    try:
+        return train(args)
+    except PeerLostError as error:
+        print(f"rnnkit train: {error}", file=sys.stderr, flush=True)
+        return 1
+
+
+def launch_job(args: argparse.Namespace) -> int:
+    """Start ``rnnkit train`` in ``--nproc-per-node`` processes through torchrun, with one run folder."""
+    from rnnkit.config import ConfigError
+    from rnnkit.tasks.base import load_run_config
+    from rnnkit.tasks.runner import new_run_dir
+    from rnnkit.training.launch import LaunchOptions, launch, worker_argv
+
+    options = LaunchOptions(
+        args.nproc_per_node, args.nnodes, args.node_rank, args.rdzv_endpoint, args.max_restarts
+    )
+    output = None
+    if args.output is None and args.resume is None:
+        if options.nnodes > 1:
+            raise ConfigError(f"--nnodes {options.nnodes}: give --output RUN, the same path on every machine")
+        if args.task is not None:
+            config = config_from_flags(args)[0]
+        else:
+            config = load_run_config(resolve_config(args.config), args.overrides)  # errors before any process
+        output = str(new_run_dir(config.name or config.task))
+    return launch(options, worker_argv(args.argv, output), output or args.output or args.resume)
+
+
+def train(args: argparse.Namespace) -> int:
+    """Train in this process (one of a torchrun job's, or alone)."""
+    from rnnkit.tasks.base import load_run_config
+    from rnnkit.tasks.runner import RUN_CONFIG, fit
+
+    job = {"backend": args.backend, "timeout": args.dist_timeout, "quiet": args.quiet}
     if args.resume:
-        result = fit(None, run_dir=args.resume, overrides=args.overrides, resume_run=True, quiet=args.quiet)
+        result = fit(None, run_dir=args.resume, overrides=args.overrides, resume_run=True, **job)
         print_summary(result.results, result.run_dir)
         return 0
     if args.task is not None:
@@ -137,9 +193,9 @@ def run(args: argparse.Namespace) -> int:
         source, overrides = path, args.overrides
     if args.print_config:
         return print_config(config, where)
-    result = fit(source, run_dir=args.output, overrides=overrides, quiet=args.quiet, where=where)
+    result = fit(source, run_dir=args.output, overrides=overrides, where=where, **job)
     print_summary(result.results, result.run_dir)
-    if args.task is not None:
+    if args.task is not None and result.results:
         print(f"the config used is {result.run_dir / RUN_CONFIG}: edit it and rerun with "
               f"`rnnkit train {result.run_dir / RUN_CONFIG} -o runs/NEW`")  # fmt: skip
     return 0
@@ -158,9 +214,15 @@ def print_config(config: RunConfig, where: str) -> int:
 
 
 def print_summary(results: dict, run_dir: Path) -> None:
-    """The headline numbers, a few predictions and where things are."""
+    """The headline numbers, a few predictions and where things are (nothing in ranks other than 0)."""
+    if not results:
+        return
     metrics = {k: v for k, v in results.items() if k.startswith("test_") and isinstance(v, float)}
-    print(f"\ntrained {results['train']['steps']} steps in {results['train']['seconds']} s")
+    trained, processes = results["train"], results["train"].get("processes", 1)
+    shared = f" on {processes} processes" if processes > 1 else ""
+    batch = trained.get("global_batch_size")
+    print(f"\ntrained {trained['steps']} steps in {trained['seconds']} s{shared}"
+          + (f" (global batch {batch})" if batch else ""))  # fmt: skip
     for name, value in metrics.items():
         print(f"  {name:<16} {value:.4f}")
     baselines = results.get("baselines") or {k: v for k, v in results.items() if k.startswith("baseline")}

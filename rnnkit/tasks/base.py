@@ -330,6 +330,34 @@ class Task:
         """Validation metrics (``val_*``) of ``model`` over ``loader``; writes nothing."""
         raise NotImplementedError
 
+    # ----- several processes: optional, with defaults -------------------------------------------------
+    def loss_units(self, batch: Any) -> int:
+        """How many terms :meth:`compute_loss` averages over in ``batch``: its examples by default; a task
+        whose loss is a mean over tokens returns its tokens. A global batch split over processes or
+        micro-batches weighs each part by its units, so that the step equals the one-process step
+        (:mod:`rnnkit.training.data_parallel`)."""
+        from rnnkit.training.trainer import batch_size_of
+
+        return batch_size_of(batch)
+
+    def evaluate_batch(self, model: nn.Module, batch: Any) -> Any:
+        """The record of one validation batch that :meth:`merge_evaluation` turns into metrics, for tasks
+        whose evaluation is a merge of independent batches. A task that implements the pair has its
+        evaluation sharded over the processes of a job, with metrics equal to the 1-process ones
+        (:class:`rnnkit.training.data_parallel.ShardedEvaluation`); others are evaluated whole by every
+        process."""
+        raise NotImplementedError
+
+    def merge_evaluation(self, records: list[Any]) -> dict[str, float]:
+        """Metrics from the :meth:`evaluate_batch` records of all batches, in the loader's order."""
+        raise NotImplementedError
+
+    @classmethod
+    def shards_evaluation(cls) -> bool:
+        """Whether this task implements :meth:`evaluate_batch` and :meth:`merge_evaluation`."""
+        own = cls.evaluate_batch is not Task.evaluate_batch
+        return own and cls.merge_evaluation is not Task.merge_evaluation
+
     def report(self, model: nn.Module) -> dict[str, Any]:
         """Test metrics, baselines beside them, split sizes and a few predictions, as JSON-able values;
         classes, tags and series are named by their labels. Writes nothing."""

@@ -21,11 +21,24 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rnnkit.config import atomic_write_text, save_config
+from rnnkit.config import ConfigError, atomic_write_text, save_config
 from rnnkit.models.io import load_model, save_model
 from rnnkit.tasks.base import RunConfig, Task, load_run_config, task_class
+from rnnkit.tasks.parallel import parallel_training, prepare_task, world_config
 from rnnkit.training.callbacks import CheckpointCallback, JsonlLogger, ProgressBar, read_jsonl
 from rnnkit.training.checkpoint import latest_checkpoint, resume
+from rnnkit.training.distributed import (
+    DEFAULT_TIMEOUT_S,
+    World,
+    barrier,
+    broadcast,
+    join_world,
+    joined,
+    leave_world,
+    peer_errors,
+    restarted,
+    restarts_allowed,
+)
 from rnnkit.training.seed import seed_everything
 from rnnkit.training.trainer import Trainer
 
@@ -53,8 +66,15 @@ def fit(
     resume_run: bool = False,
     quiet: bool = False,
     where: str | None = None,
+    backend: str = "auto",
+    timeout: float = DEFAULT_TIMEOUT_S,
 ) -> RunResult:
     """Train a model as the run config says, evaluate it on the test data, and save everything.
+
+    Under torchrun (``rnnkit train --nproc-per-node N``, or ``torchrun ... -m rnnkit train``) every process
+    calls ``fit``: it joins the process group, trains its share of each global batch with
+    DistributedDataParallel, and rank 0 alone writes the run folder and returns the results (the other
+    ranks return an empty ``results``). See ``docs/distributed.md``.
 
     Args:
         config: a :class:`RunConfig` or the path of a YAML/JSON run config.
@@ -63,10 +83,14 @@ def fit(
         resume_run: continue the run in ``run_dir`` from its latest checkpoint (its own run.yaml).
         quiet: no progress bar.
         where: how error messages name the config (default: its path, or "config").
+        backend: with several processes, ``"auto"`` (NCCL on GPUs, gloo on the CPU), ``"gloo"`` or ``"nccl"``.
+        timeout: with several processes, the seconds a silent peer is waited for before the job stops.
     """
+    if resume_run and run_dir is None:
+        raise ValueError("resume needs the run folder")
+    if not resume_run and run_dir is not None and restarted() and latest_checkpoint(run_dir) is not None:
+        resume_run, overrides = True, []  # torchrun restarted the job: go on from its last checkpoint
     if resume_run:
-        if run_dir is None:
-            raise ValueError("resume needs the run folder")
         run_dir = Path(run_dir)
         config = run_dir / RUN_CONFIG
         if latest_checkpoint(run_dir) is None:
@@ -74,20 +98,36 @@ def fit(
     where = where or (str(config) if not isinstance(config, RunConfig) else "config")
     if not isinstance(config, RunConfig):
         config = load_run_config(config, overrides)
-    run_dir = Path(run_dir) if run_dir is not None else new_run_dir(config.name or config.task)
+    owned = not joined()
+    world = join_world(config.train.device, backend, timeout)
+    try:
+        if world is not None and run_dir is None and restarts_allowed() > 0:
+            raise ConfigError("torchrun may restart this job (--max-restarts): give its run folder, --output")
+        run_dir = Path(broadcast(world, str(run_dir or new_run_dir(config.name or config.task))))
+        hint = f"rnnkit train --resume {run_dir} --nproc-per-node N"
+        with peer_errors(world, hint):
+            return _fit(config, run_dir, resume_run, quiet, where, world)
+    finally:
+        if world is not None and owned:
+            leave_world()
+
+
+def _fit(
+    config: RunConfig, run_dir: Path, resume_run: bool, quiet: bool, where: str, world: World | None
+) -> RunResult:
     if not resume_run and (latest_checkpoint(run_dir) is not None or (run_dir / RESULTS).exists()):
         raise FileExistsError(
             f"{run_dir} already holds a run; resume it with `rnnkit train --resume {run_dir}` "
             "or choose another folder with --output"
         )
-    task = _task(config, where)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    main = world is None or world.is_main
+    task = _task(world_config(config, world), where)
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config.train.seed)
-    save_config(config, run_dir / RUN_CONFIG)  # as run now, overrides included (a resume may change some)
-    if resume_run:
-        task.load_state(run_dir)
-    else:
-        task.prepare(run_dir)
+    if main:
+        save_config(config, run_dir / RUN_CONFIG)  # as run now, overrides included (a resume may change some)
+    prepare_task(task, run_dir, world, resume_run)
     model = task.build_model()
     train_loader, val_loader, _ = task.loaders()
     # a checkpoint every epoch, or every 200 steps when epochs are long: a kill loses little
@@ -95,11 +135,17 @@ def fit(
     callbacks = [JsonlLogger(run_dir / LOG), CheckpointCallback(run_dir, every_steps=every, keep_last=2)]
     if not quiet:
         callbacks.insert(0, ProgressBar())
-    trainer = Trainer(model, config.train, task.compute_loss, task.evaluate, callbacks)
+    train_loader, val_loader, evaluate, parallel = parallel_training(
+        task, config, world, train_loader, val_loader
+    )
+    trainer = Trainer(model, task.train, task.compute_loss, evaluate, callbacks if main else [], parallel)
     if resume_run:
         resume(trainer, run_dir)
     started = time.perf_counter()
     trained = trainer.fit(train_loader, val_loader)
+    barrier(world)  # every rank is done training before rank 0 writes the model and the results
+    if not main:
+        return RunResult(run_dir, trainer.model, task, {})
     model_dir = save_model(trainer.model, run_dir / "model", extra={"task": config.task})
     results = {
         "task": config.task,
@@ -107,6 +153,8 @@ def fit(
             "steps": trained.steps,
             "best_step": trained.best_step,
             "seconds": round(time.perf_counter() - started, 1),
+            "processes": 1 if world is None else world.size,
+            "global_batch_size": config.train.batch_size,
         },
         **task.report(trainer.model),
         "model_dir": str(model_dir),

@@ -23,6 +23,11 @@ class TrainConfig:
         epochs: passes over the training data. Ignored when ``max_steps`` is set (the data then repeats).
         max_steps: stop after this many optimiser steps; None: ``epochs`` decides.
         batch_size: for the caller that builds the data loaders; the trainer itself takes batches as given.
+            In an rnnkit run it is the *global* batch: the examples of one optimiser step, shared by all
+            processes of a multi-process job (each takes about ``batch_size / W``).
+        micro_batch_size: at most this many examples per forward and backward pass in each process, the
+            gradients of a step's micro-batches accumulated before the optimiser step (the step is the same,
+            the memory smaller); None: each process's share of the batch in one pass.
         lr, weight_decay: peak learning rate; decoupled weight decay (AdamW) or L2 (SGD), applied to
             weights of two or more dimensions only (see :func:`rnnkit.training.optim.param_groups`).
         optimizer: ``"adamw"`` (with ``betas``, ``eps``) or ``"sgd"`` (with ``momentum``).
@@ -53,6 +58,7 @@ class TrainConfig:
     epochs: int = 10
     max_steps: int | None = None
     batch_size: int = 32
+    micro_batch_size: int | None = None
     lr: float = 1e-3
     weight_decay: float = 0.01
     optimizer: Literal["adamw", "sgd"] = "adamw"
@@ -85,6 +91,8 @@ class TrainConfig:
         _integer("seed", self.seed, 0, 2**32 - 1)  # numpy's seed range
         if self.max_steps is not None:
             _integer("max_steps", self.max_steps, 1)
+        if self.micro_batch_size is not None:
+            _integer("micro_batch_size", self.micro_batch_size, 1)
         if self.early_stopping_patience is not None:
             _integer("early_stopping_patience", self.early_stopping_patience, 1)
         if self.eval_every != "epoch":

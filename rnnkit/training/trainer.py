@@ -7,6 +7,12 @@ One step: move the batch to the device → ``loss = compute_loss(model, batch)``
 ``on_step_end`` → an evaluation when one is due (every ``eval_every`` steps or at the end of each epoch),
 which updates the best metric, the best weights and the early-stopping count, then ``on_evaluate``.
 
+With ``parallel`` (a :class:`rnnkit.training.data_parallel.DataParallelStep`) the forward and backward
+passes of a step are its own: the batches are a :class:`~rnnkit.training.data_parallel.ShardedLoader`'s,
+cut into weighted micro-batches and synchronised by DistributedDataParallel across processes. The trainer
+keeps the bare model as ``model`` (evaluation, best weights, checkpoints); the wrapper runs the training
+forward only.
+
 Resuming: ``trainer.load_state_dict(state)`` (see :func:`rnnkit.training.checkpoint.load_checkpoint`)
 restores the step, the epoch and the batch within it; ``fit`` then skips the batches of that epoch already
 done (the loader is re-seeded per epoch, :func:`rnnkit.training.seed.seed_loader`), with the global random
@@ -126,6 +132,8 @@ class Trainer:
         evaluate: ``(model, loader) -> {metric: value}`` run in eval mode under ``no_grad``, the loader's
             batches on the device; None: the batch-size-weighted mean of ``compute_loss`` as ``"val_loss"``.
         callbacks: :class:`rnnkit.training.callbacks.Callback` objects, called in order.
+        parallel: a :class:`rnnkit.training.data_parallel.DataParallelStep` for several processes or
+            micro-batches (see the module docstring); None: one forward and backward per batch.
 
     Attributes: ``optimizer``, ``scheduler``, ``state`` (:class:`TrainState`), ``device``, ``total_steps``,
     ``best_weights`` (a copy of the best state dict when ``restore_best``), ``last_grad_norm`` (before
@@ -149,6 +157,7 @@ class Trainer:
         compute_loss: LossFn,
         evaluate: EvaluateFn | None = None,
         callbacks: Sequence[Any] = (),
+        parallel: Any = None,
     ) -> None:
         if not isinstance(config, TrainConfig):
             raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -162,6 +171,9 @@ class Trainer:
         self.amp_dtype = autocast_dtype(config.mixed_precision, self.device)
         use_scaler = self.amp_dtype == torch.float16 and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None
+        self.parallel = parallel
+        if parallel is not None:
+            parallel.attach(self.model)
         self.state = TrainState()
         self.best_weights: dict[str, Tensor] | None = None
         self.last_grad_norm: Tensor | None = None
@@ -237,18 +249,16 @@ class Trainer:
 
     def _train_step(self, batch: Any) -> tuple[Tensor, float, int]:
         self.model.train()
-        batch = move_to_device(batch, self.device)
-        with self._autocast():
-            loss = self.compute_loss(self.model, batch)
-        if not isinstance(loss, Tensor) or loss.dim() != 0:
-            shape = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
-            raise ValueError(f"compute_loss must return a scalar tensor, got {shape}")
         self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
+        if self.parallel is None:
+            batch = move_to_device(batch, self.device)
+            loss = self.forward_loss(self.model, batch)
+            self.backward(loss)
+            items = batch_size_of(batch)
         else:
-            loss.backward()
+            loss, items = self.parallel.step(self, batch)
+        if self.scaler is not None:
+            self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
         if self.config.clip_grad_norm is not None:
             params = [p for group in self.optimizer.param_groups for p in group["params"]]
             self.last_grad_norm = nn.utils.clip_grad_norm_(params, self.config.clip_grad_norm)
@@ -259,7 +269,23 @@ class Trainer:
         else:
             self.optimizer.step()
         self.scheduler.step()
-        return loss.detach(), lr, batch_size_of(batch)
+        return loss.detach(), lr, items
+
+    def forward_loss(self, model: nn.Module, batch: Any) -> Tensor:
+        """``compute_loss(model, batch)`` under autocast, checked to be a scalar (``batch`` on the device)."""
+        with self._autocast():
+            loss = self.compute_loss(model, batch)
+        if not isinstance(loss, Tensor) or loss.dim() != 0:
+            shape = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
+            raise ValueError(f"compute_loss must return a scalar tensor, got {shape}")
+        return loss
+
+    def backward(self, loss: Tensor) -> None:
+        """Back-propagate ``loss`` (scaled by the gradient scaler for fp16 on CUDA); gradients add up."""
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+        else:
+            loss.backward()
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.amp_dtype is None:

@@ -29,20 +29,31 @@ from rnnkit.tasks.classification.baseline import cached_tfidf_baseline, majority
 from rnnkit.tasks.classification.data import ClassificationData, load_splits
 
 
+def classify_batch(model: nn.Module, batch: dict[str, Any], device: torch.device) -> tuple:
+    """(summed cross-entropy, examples, true classes, predicted classes) of one batch."""
+    batch = move_to_device(batch, device)
+    logits = model(batch["inputs"], batch["lengths"], **Task.model_extras(batch))
+    loss = masked_cross_entropy(logits, batch["targets"]).item() * len(logits)
+    return loss, len(logits), batch["targets"].tolist(), logits.argmax(-1).tolist()
+
+
+def merge_classified(records: Sequence[tuple]) -> tuple[list[int], list[int], float]:
+    """(true classes, predicted classes, mean cross-entropy) of :func:`classify_batch` records, in order."""
+    truth, guess, loss_sum, count = [], [], 0.0, 0
+    for loss, items, true, predicted in records:
+        loss_sum += loss
+        count += items
+        truth += true
+        guess += predicted
+    return truth, guess, loss_sum / max(count, 1)
+
+
 def classify_batches(
     model: nn.Module, loader: Any, device: torch.device
 ) -> tuple[list[int], list[int], float]:
     """(true classes, predicted classes, mean cross-entropy) of a classifier over ``collate_classification``
     batches; shared by the text and the series classification tasks."""
-    truth, guess, loss_sum, count = [], [], 0.0, 0
-    for batch in loader:
-        batch = move_to_device(batch, device)
-        logits = model(batch["inputs"], batch["lengths"], **Task.model_extras(batch))
-        loss_sum += masked_cross_entropy(logits, batch["targets"]).item() * len(logits)
-        count += len(logits)
-        truth += batch["targets"].tolist()
-        guess += logits.argmax(-1).tolist()
-    return truth, guess, loss_sum / max(count, 1)
+    return merge_classified([classify_batch(model, batch, device) for batch in loader])
 
 
 class ClassifierMethods:
@@ -60,7 +71,13 @@ class ClassifierMethods:
         return classify_batches(model, loader, self.device)
 
     def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
-        truth, guess, loss = self._predictions(model, loader)
+        return self.merge_evaluation([self.evaluate_batch(model, batch) for batch in loader])
+
+    def evaluate_batch(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple:
+        return classify_batch(model, batch, self.device)
+
+    def merge_evaluation(self, records: list[tuple]) -> dict[str, float]:
+        truth, guess, loss = merge_classified(records)
         return {
             "val_loss": loss,
             "val_accuracy": accuracy(truth, guess),

@@ -266,21 +266,26 @@ class ForecastingTask(ReportMethods, Task):
         return np.exp(level) if self.data.log_transform else level
 
     def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
-        total, count, truth, guess = 0.0, 0, [], []
-        for batch in loader:
-            forecast, offset = self._relative_forecast(model, batch)
-            observed = batch.get("observed")
-            total += self._loss(model, forecast, batch["targets"] - offset, observed).item() * len(forecast)
-            count += len(forecast)
-            shift, scale = self._scalings(batch.get("series"))
-            seen = (
-                np.ones(batch["targets"].shape[:2], bool)
-                if observed is None
-                else observed[..., 0].cpu().numpy()
-            )
-            truth.append(self.to_raw(batch["targets"][..., 0], shift, scale)[seen])
-            guess.append(self.to_raw((self._point(model, forecast) + offset)[..., 0], shift, scale)[seen])
-        truth, guess = np.concatenate(truth), np.concatenate(guess)
+        return self.merge_evaluation([self.evaluate_batch(model, batch) for batch in loader])
+
+    def evaluate_batch(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple:
+        """(summed loss, windows, raw targets, raw point forecasts) of one batch, observed steps only."""
+        forecast, offset = self._relative_forecast(model, batch)
+        observed = batch.get("observed")
+        loss = self._loss(model, forecast, batch["targets"] - offset, observed).item() * len(forecast)
+        shift, scale = self._scalings(batch.get("series"))
+        full = np.ones(batch["targets"].shape[:2], bool)
+        seen = full if observed is None else observed[..., 0].cpu().numpy()
+        truth = self.to_raw(batch["targets"][..., 0], shift, scale)[seen]
+        guess = self.to_raw((self._point(model, forecast) + offset)[..., 0], shift, scale)[seen]
+        return loss, len(forecast), truth, guess
+
+    def merge_evaluation(self, records: list[tuple]) -> dict[str, float]:
+        """The metrics of :meth:`evaluate` from the records of its batches (in any sharding)."""
+        total = sum(record[0] for record in records)
+        count = sum(record[1] for record in records)
+        truth = np.concatenate([record[2] for record in records])
+        guess = np.concatenate([record[3] for record in records])
         return {
             "val_loss": total / max(count, 1),
             "val_mae": mae(truth, guess),

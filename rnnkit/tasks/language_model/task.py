@@ -131,6 +131,9 @@ class LanguageModelTask(Task):
         logits, _ = model(batch["inputs"], batch["lengths"])
         return masked_cross_entropy(logits, batch["targets"], batch["lengths"])
 
+    def loss_units(self, batch: dict[str, Tensor]) -> int:
+        return int(batch["lengths"].sum())  # the loss is a mean over the scored tokens
+
     # ----- evaluation ---------------------------------------------------------------------------------
     def metrics(self, prefix: str, nll: float, count: int) -> dict[str, float]:
         out = {f"{prefix}_loss": nll / count, f"{prefix}_perplexity": perplexity(nll, count)}

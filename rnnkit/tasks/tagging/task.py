@@ -307,20 +307,33 @@ class TaggingTask(Task):
             inputs = torch.where(drop, self._unknown_ids(inputs.device)[inputs], inputs)
         return self._loss(model, model(inputs, batch["lengths"], **self.model_extras(batch)), batch)
 
+    def loss_units(self, batch: dict[str, Tensor]) -> int:
+        return int(batch["lengths"].sum())  # both losses are means over the tokens
+
+    def _run_batch(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple:
+        """(summed loss, tokens, gold tag ids per sentence, predicted tag ids per sentence) of one batch."""
+        batch = move_to_device(batch, self.device)
+        emissions = model(batch["inputs"], batch["lengths"], **self.model_extras(batch))
+        tokens = int(batch["lengths"].sum())
+        loss = self._loss(model, emissions, batch).item() * tokens
+        paths = model.decode(batch["inputs"], batch["lengths"], **self.model_extras(batch)).tolist()
+        lengths, targets = batch["lengths"].tolist(), batch["targets"].tolist()
+        gold = [t[:n] for n, t in zip(lengths, targets)]
+        return loss, tokens, gold, [p[:n] for n, p in zip(lengths, paths)]
+
+    @staticmethod
+    def _merge_runs(records: list[tuple]) -> tuple[list[list[int]], list[list[int]], float]:
+        gold, guess, loss_sum, count = [], [], 0.0, 0
+        for loss, tokens, truth, path in records:
+            loss_sum += loss
+            count += tokens
+            gold += truth
+            guess += path
+        return gold, guess, loss_sum / max(count, 1)
+
     def _run(self, model: nn.Module, loader: Any) -> tuple[list[list[int]], list[list[int]], float]:
         """Gold and predicted tag ids per sentence, and the token-weighted mean loss."""
-        gold, guess, loss_sum, count = [], [], 0.0, 0
-        for batch in loader:
-            batch = move_to_device(batch, self.device)
-            emissions = model(batch["inputs"], batch["lengths"], **self.model_extras(batch))
-            tokens = int(batch["lengths"].sum())
-            loss_sum += self._loss(model, emissions, batch).item() * tokens
-            count += tokens
-            paths = model.decode(batch["inputs"], batch["lengths"], **self.model_extras(batch)).tolist()
-            for n, truth, path in zip(batch["lengths"].tolist(), batch["targets"].tolist(), paths):
-                gold.append(truth[:n])
-                guess.append(path[:n])
-        return gold, guess, loss_sum / max(count, 1)
+        return self._merge_runs([self._run_batch(model, batch) for batch in loader])
 
     def _scores(self, gold: list[list[str]], guess: list[list[str]], prefix: str) -> dict[str, float]:
         flat = lambda lists: [t for tags in lists for t in tags]  # noqa: E731
@@ -334,7 +347,13 @@ class TaggingTask(Task):
         return [[self.labels[i] for i in ids] for ids in id_lists]
 
     def evaluate(self, model: nn.Module, loader: Any) -> dict[str, float]:
-        gold, guess, loss = self._run(model, loader)
+        return self.merge_evaluation([self.evaluate_batch(model, batch) for batch in loader])
+
+    def evaluate_batch(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple:
+        return self._run_batch(model, batch)
+
+    def merge_evaluation(self, records: list[tuple]) -> dict[str, float]:
+        gold, guess, loss = self._merge_runs(records)
         return {"val_loss": loss, **self._scores(self._names(gold), self._names(guess), "val")}
 
     def report(self, model: nn.Module) -> dict[str, Any]:

@@ -143,6 +143,9 @@ class TranslationTask(Task):
         logits, _ = model(batch["src"], batch["src_lengths"], batch["tgt_in"], batch["tgt_lengths"])
         return masked_cross_entropy(logits, batch["tgt_out"])  # tgt_out's padding is the ignored index
 
+    def loss_units(self, batch: dict[str, Tensor]) -> int:
+        return int((batch["tgt_out"] != IGNORE_INDEX).sum())  # the loss is a mean over target tokens
+
     def _token_loss(self, model: nn.Module, loader: Any) -> float:
         """The mean cross-entropy per target token (EOS included) over the whole loader."""
         total, tokens = 0.0, 0
