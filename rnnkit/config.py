@@ -15,10 +15,12 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rnnkit.errors import UserError
+
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config file or dict that does not match its dataclass; the message names where and what."""
 
 

@@ -19,10 +19,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
+from rnnkit.errors import UserError
+
 EmptyPolicy = Literal["skip", "error"]
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A data file that does not match its format; the message names ``file:line``, what was expected and
     what was found."""
 

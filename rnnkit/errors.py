@@ -1,0 +1,17 @@
+"""The one base class of the errors a user can fix (a config key, a data file, a run folder, an argument).
+
+``rnnkit``'s command line prints such an error's message in one or two lines and exits with status 2;
+any other exception is a bug in rnnkit and keeps its traceback. Raise a subclass (or ``UserError``
+itself) with a message that names the file, line or field, and says what to do.
+
+Example:
+    >>> from rnnkit.config import ConfigError
+    >>> issubclass(ConfigError, UserError)
+    True
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Something the user gave (file, key, argument) that rnnkit cannot use; the message says what to do."""
