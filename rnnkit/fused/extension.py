@@ -84,6 +84,20 @@ def exclusive_build(build_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def staged_sources(build_dir: Path) -> list[Path]:
+    """The kernel sources copied into ``build_dir/src`` (only those that changed), so that every checkout
+    and every installed copy of these sources compiles from the same paths: torch's build files name the
+    source paths, and sources read from two checkouts in turn would rebuild the kernels each time."""
+    staged = build_dir / "src"
+    staged.mkdir(parents=True, exist_ok=True)
+    for source in CSRC.iterdir():
+        if source.is_file():
+            target = staged / source.name
+            if not target.is_file() or target.read_bytes() != source.read_bytes():
+                shutil.copyfile(source, target)
+    return [staged / name for name in SOURCES]
+
+
 @functools.cache
 def load() -> ModuleType | None:
     """The compiled kernels, building them on the first call of a process if needed; None if unavailable
@@ -104,7 +118,7 @@ def load() -> ModuleType | None:
         with exclusive_build(build_dir):
             return cpp_extension.load(
                 name=name,
-                sources=[str(CSRC / s) for s in SOURCES],
+                sources=[str(path) for path in staged_sources(build_dir)],
                 extra_cflags=list(FLAGS),
                 verbose=os.environ.get("RNNKIT_EXTENSION_VERBOSE", "") not in ("", "0"),
             )
