@@ -7,6 +7,7 @@ Run from the repository root, with the datasets in ``../shared/data`` (or ``--da
     python benchmarks/accuracy.py --only nsmc,mr          # some tasks; the others keep their last result
     python benchmarks/accuracy.py --quick                 # tiny subsets, 1 epoch: checks that it all runs
     python benchmarks/accuracy.py --only sst2 --step gru --set model.rnn.cell=gru   # a step of its own row
+    python benchmarks/accuracy.py --recipe default        # the default recipe: configs of task + data only
 
 Each task trains with ``rnnkit.fit`` on its config from ``rnnkit/configs`` (the code path of ``rnnkit
 train``) into ``runs/accuracy/<task>``, so ``rnnkit predict`` and ``rnnkit evaluate`` work on every model
@@ -306,7 +307,7 @@ def _row(r: dict, step: bool = False) -> str:
 START, END = "<!-- accuracy table: start -->", "<!-- accuracy table: end -->"
 
 
-def replace_between_markers(path: Path, table: str) -> None:
+def replace_between_markers(path: Path, table: str, markers: tuple[str, str] = (START, END)) -> None:
     """Put ``table`` between the START and END markers of ``path`` (the README shows the script's output).
 
     Example:
@@ -317,12 +318,13 @@ def replace_between_markers(path: Path, table: str) -> None:
         >>> readme.read_text().splitlines()[1:4]
         ['<!-- accuracy table: start -->', '| new |', '<!-- accuracy table: end -->']
     """
+    start, end = markers
     text = path.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise ValueError(f"{path}: no {START} ... {END} block to put the table in")
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    path.write_text(f"{head}{START}\n{table}{END}{tail}", encoding="utf-8")
+    if start not in text or end not in text:
+        raise ValueError(f"{path}: no {start} ... {end} block to put the table in")
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    path.write_text(f"{head}{start}\n{table}{end}{tail}", encoding="utf-8")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -342,7 +344,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--step", default=None, help="record this run as a named step (a row of its own)")
     parser.add_argument("--set", dest="changes", action="append", default=[], metavar="KEY=VALUE",
                         help="change the example config (needs --step; repeatable)")  # fmt: skip
+    parser.add_argument("--recipe", choices=["default"], default=None,
+                        help="the default recipe on every text set: configs of task + data only "
+                             "(benchmarks/recipe_report.py)")  # fmt: skip
+    parser.add_argument("--results-recipe", type=Path, default=None,
+                        help="the --recipe results JSON (default: results/accuracy-recipe.json)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.recipe is not None:
+        from recipe_report import NAMES
+
+        args.runs = args.runs or Path("runs") / f"accuracy{'-quick' if args.quick else ''}"
+        unknown = sorted(set((args.only or "").split(",")) - set(NAMES) - {""})
+        if unknown:
+            parser.error(f"--only: unknown sets {unknown} (known with --recipe: {', '.join(NAMES)})")
+        return args
     suffix = "-quick" if args.quick else ""
     args.runs = args.runs or Path("runs") / f"accuracy{suffix}"
     args.results = args.results or ROOT / "benchmarks" / "results" / f"accuracy{suffix}.json"
@@ -365,6 +380,10 @@ def save_records(path: Path, records: dict[str, dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.recipe is not None:
+        import recipe_report
+
+        return recipe_report.main(args, machine(), replace_between_markers)
     records = json.loads(args.results.read_text(encoding="utf-8")) if args.results.is_file() else {}
     failures = []
     subsets = args.runs / "_subsets"  # quick mode's data, kept so that `rnnkit evaluate` works on its runs

@@ -112,8 +112,8 @@ def _flagged(args: argparse.Namespace) -> list[str]:
 def config_from_flags(args: argparse.Namespace) -> tuple[RunConfig, str]:
     """The run config that ``--task`` with ``--train`` (``--validation``, ``--test``, column flags and
     ``--set`` overrides) describes, checked as a config file is; and a name for it in messages."""
-    from rnnkit.config import ConfigError, from_dict
-    from rnnkit.tasks.base import RunConfig, apply_overrides, check_run_config
+    from rnnkit.config import ConfigError
+    from rnnkit.tasks.base import apply_overrides, run_config_from_raw, with_recipe
 
     if args.config is not None:
         raise ConfigError(f"--task: give either a config ({args.config}) or --task with --train, not both")
@@ -130,8 +130,8 @@ def config_from_flags(args: argparse.Namespace) -> tuple[RunConfig, str]:
         data["covariates"] = covariates
     raw = {"task": args.task, "name": f"{args.task}-{Path(args.train).stem}", "data": data}
     where = f"--task {args.task}"
-    raw = apply_overrides(raw, list(args.overrides), where=f"{where} (--set)")
-    return check_run_config(from_dict(RunConfig, raw, where), where), where
+    raw = apply_overrides(with_recipe(raw), list(args.overrides), where=f"{where} (--set)")
+    return run_config_from_raw(raw, where), where
 
 
 def run(args: argparse.Namespace) -> int:

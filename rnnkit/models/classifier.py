@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from rnnkit.blocks.char_cnn import CharCNN, check_chars
 from rnnkit.blocks.conv_frontend import ConvConfig, ConvFrontend
-from rnnkit.blocks.embedding import Embedding, Vocabulary, load_word_vectors
+from rnnkit.blocks.embedding import Embedding, Vocabulary
 from rnnkit.blocks.pooling import AttentionPooling, pool_sequence
 from rnnkit.layers.factory import RNNConfig, build_rnn
 from rnnkit.layers.masking import check_lengths
@@ -286,7 +286,8 @@ class SequenceClassifier(nn.Module):
         vocab: Vocabulary,
         generator: torch.Generator | None = None,
     ) -> int:
-        """Fill the embedding from a word2vec/GloVe text file (see :func:`load_word_vectors`).
+        """Fill the embedding from a word2vec/GloVe text file (see :func:`load_word_vectors`) or an
+        installed vector package (``path`` is then its name: :mod:`rnnkit.blocks.vector_packages`).
 
         Words of ``vocab`` missing from the file get small random vectors from ``generator``; the padding
         row stays zero; ``freeze_embedding`` is kept. Returns how many rows came from the file.
@@ -296,7 +297,9 @@ class SequenceClassifier(nn.Module):
                 "SequenceClassifier.load_word_vectors: this model takes feature input (no embedding)"
             )
         padding_idx = self.config.padding_idx
-        vectors, found = load_word_vectors(
+        from rnnkit.blocks.vector_packages import load_vectors
+
+        vectors, found = load_vectors(
             path, vocab, self.config.embedding_dim, padding_idx=padding_idx, generator=generator
         )
         if vectors.size(0) != self.config.vocab_size:

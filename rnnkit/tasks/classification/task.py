@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 from rnnkit.data.batching import BucketBatchSampler, collate_classification, move_to_device, pad_words
 from rnnkit.data.records import TextExample
 from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_dict
-from rnnkit.data.vocab import Vocab, character_vocab, encode_characters
+from rnnkit.data.vocab import SPECIALS, Vocab, character_vocab, encode_characters
 from rnnkit.losses import masked_cross_entropy
 from rnnkit.metrics import (
     accuracy,
@@ -185,6 +185,15 @@ class ClassificationTask(ClassifierMethods, Task):
             loader(self.splits["test"], False),
         )
 
+    # ----- the default recipe -------------------------------------------------------------------------
+    @classmethod
+    def default_recipe(cls, config: Any, where: str = "config") -> tuple[Any, list[Any]]:
+        """Tokenizer, model size, regularisation and schedule chosen from the training split
+        (:mod:`rnnkit.tasks.classification.recipe`) for every key the config does not give."""
+        from rnnkit.tasks.classification.recipe import default_recipe
+
+        return default_recipe(config, where)
+
     # ----- model --------------------------------------------------------------------------------------
     model_config_class = ClassifierConfig
     DERIVED = ("vocab_size", "num_classes", "input_size", "char_vocab_size")
@@ -211,6 +220,20 @@ class ClassificationTask(ClassifierMethods, Task):
         character_sizes(object() if data.characters else None, options, where)
         return super().check_model_section(options, data, where)
 
+    def build_model(self) -> nn.Module:
+        """The classifier; with ``data.embeddings``, its embedding filled from the pretrained vectors
+        (the share of the vocabulary found is kept in ``self.vector_coverage`` and reported)."""
+        model = SequenceClassifier(self.model_config())
+        self.vector_coverage = None
+        if self.data.embeddings is not None:
+            words = self.vocab.tokens
+            generator = torch.Generator().manual_seed(self.train.seed)
+            found = model.load_word_vectors(self.data.embeddings, words, generator)
+            real = max(len(words) - len(SPECIALS), 1)  # <pad> <unk> <bos> <eos>: in no vector set
+            self.vector_coverage = {"source": self.data.embeddings, "found": found, "vocabulary": real,
+                                    "oov_rate": round(1 - found / real, 4)}  # fmt: skip
+        return model
+
     def model_config(self) -> ClassifierConfig:
         sizes = {"vocab_size": len(self.vocab), "num_classes": len(self.labels)}
         sizes.update(character_sizes(self.chars, self.model_options, f"{self.where}: model"))
@@ -236,6 +259,7 @@ class ClassificationTask(ClassifierMethods, Task):
             "baseline": baselines["majority"],
             "baselines": baselines,
             "sizes": {split: len(examples) for split, examples in self.splits.items()},
+            **({"embeddings": self.vector_coverage} if getattr(self, "vector_coverage", None) else {}),
             "per_class": classification_report(truth, guess, labels=names, names=self.labels),
             "confusion_matrix": labelled_matrix(matrix, self.labels),
             "samples": [{**s, "true": e.label} for s, e in zip(samples, shown)],
