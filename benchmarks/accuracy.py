@@ -58,7 +58,7 @@ class Entry:
     """One row of the report: which config, where its data lives, what is scored and against what."""
 
     task: str  # the config's name in rnnkit/configs
-    folder: str  # under the data root
+    folder: str | None  # under the data root; None: installed with its package
     split: str
     metric: str  # the key in results.json
     metric_name: str
@@ -114,6 +114,14 @@ ENTRIES = [
           "test_bleu_beam", "BLEU (beam 5)", True, None, "-",
           quick=("train.epochs=1", "data.eval_pairs=10"), extra_metrics=("test_chrf_beam",),
           show_samples=True),
+    Entry("digits_captions", None, "scikit-learn digits: 1,797 8x8 images, seeded 70/10/20, English words",
+          "test_exact_match", "exact caption", True, None, "-", quick=("train.epochs=1",),
+          extra_metrics=("test_chrf",)),
+    Entry("nsmc_generation", "nsmc", "NSMC sample, reviews per sentiment: 40k train / first 2,000 test",
+          "test_perplexity", "char perplexity", False, None, "-",
+          quick=("train.epochs=1", "data.eval_max_texts=20", "data.generation.samples_per_class=5",
+                 "data.generation.max_new_tokens=20"),
+          extra_metrics=("test_judge_agreement", "test_judge_real_accuracy"), show_samples=True),
     Entry("tinyshakespeare", "tinyshakespeare", "tinyshakespeare: 90/5/5 split of 1.1M characters",
           "test_bpc", "bits per char", False, None, "-",
           quick=("train.epochs=1", "data.chunks_per_epoch=64", "data.eval_max_tokens=2000",
@@ -147,12 +155,15 @@ def run_entry(
     changes: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Train one config (with ``changes``, under the name ``step``), time it, score it and its baseline."""
-    folder = data_root / entry.folder
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{entry.task}: dataset folder {folder} not found (see --data)")
-    if quick:
-        folder = make_subset(folder, subsets / entry.folder, examples=60)
-    overrides = [f"data.path={folder}", *entry.overrides, *changes, *(entry.quick if quick else ())]
+    where: list[str] = []  # a dataset installed with its package (digits: scikit-learn) has no folder
+    if entry.folder is not None:
+        folder = data_root / entry.folder
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{entry.task}: dataset folder {folder} not found (see --data)")
+        if quick:
+            folder = make_subset(folder, subsets / entry.folder, examples=60)
+        where = [f"data.path={folder}"]
+    overrides = [*where, *entry.overrides, *changes, *(entry.quick if quick else ())]
     config = load_run_config(CONFIGS / f"{entry.task}.yaml", overrides)
     run_dir = runs / (entry.task if step is None else f"{entry.task}-{step}")
     if run_dir.exists():

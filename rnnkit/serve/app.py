@@ -4,7 +4,7 @@
     GET  /v1/health/live                 200 while the process runs
     GET  /v1/health/ready                200 once every model is loaded and warmed up, 503 before
     GET  /v1/models, /v1/models/{name}   what each model is (task, labels, sizes, weights, metrics)
-    POST /v1/models/{name}/predict       {"inputs": [...]} -> {"outputs": [...]}, micro-batched
+    POST /v1/models/{name}/predict       {"inputs": [...], "options": {...}} -> {"outputs": [...]}, batched
     POST /v1/models/{name}/inspect       {"input": "..."} -> gates, states, saliency, attention
     GET  /v1/metrics                     requests, batches and batch sizes per model
 
@@ -40,7 +40,7 @@ from rnnkit.serve.schemas import (
     PredictResponse,
 )
 from rnnkit.serve.security import BodyLimit, key_dependency
-from rnnkit.tasks.base import InputError
+from rnnkit.tasks.base import InputError, PredictOptionError
 
 __all__ = ["create_app"]
 
@@ -181,14 +181,17 @@ def _model_routes() -> APIRouter:
         for k, text in enumerate(body.inputs):
             _check_length(text, f"inputs[{k}]", config)
         try:
+            run.check_options(body.options)
             run.check_inputs(body.inputs)
             outputs = await _within_time(
-                request.app.state.batchers[name].submit(body.inputs), config, "predict"
+                request.app.state.batchers[name].submit(body.inputs, body.options), config, "predict"
             )
         except QueueFull as error:
             raise ApiError(
                 429, f"model {name!r} is busy: {error}; retry later", headers={"Retry-After": "1"}
             ) from None
+        except PredictOptionError as error:
+            raise ApiError(422, str(error), field=f"options.{error.field}") from None
         except InputError as error:
             raise ApiError(422, error.reason, field=f"inputs[{error.number - 1}]") from None
         except (ValueError, TypeError) as error:

@@ -15,6 +15,7 @@ The queue is bounded: past ``max_queue`` inputs waiting or running, :meth:`Micro
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -23,7 +24,7 @@ from typing import Any
 
 __all__ = ["BatchStats", "MicroBatcher", "QueueFull"]
 
-Forward = Callable[[list[str]], list[Any]]
+Forward = Callable[..., list[Any]]  # (inputs) or (inputs, options) -> one output per input
 
 
 class QueueFull(Exception):
@@ -57,6 +58,12 @@ class BatchStats:
 class _Job:
     inputs: list[str]
     future: asyncio.Future
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Jobs batch together only with jobs of the same options."""
+        return json.dumps(self.options, sort_keys=True)
 
 
 class MicroBatcher:
@@ -96,8 +103,8 @@ class MicroBatcher:
                 pass
             self._worker = None
 
-    async def submit(self, inputs: list[str]) -> list[Any]:
-        """The outputs of ``inputs``, computed in some batch.
+    async def submit(self, inputs: list[str], options: dict[str, Any] | None = None) -> list[Any]:
+        """The outputs of ``inputs``, computed in some batch of requests with the same ``options``.
 
         Raises:
             QueueFull: too many inputs are waiting already.
@@ -109,7 +116,7 @@ class MicroBatcher:
             self.stats.rejected += 1
             raise QueueFull(f"{self.pending} inputs are waiting (at most {self.max_queue})")
         self.pending += len(inputs)
-        job = _Job(list(inputs), asyncio.get_running_loop().create_future())
+        job = _Job(list(inputs), asyncio.get_running_loop().create_future(), dict(options or {}))
         self._queue.put_nowait(job)
         return await job.future  # a caller's timeout cancels the future: the worker then skips the job
 
@@ -148,8 +155,8 @@ class MicroBatcher:
                 break
             if self._drop(job):
                 continue
-            if size + len(job.inputs) > self.max_batch:
-                self._carry = job  # it starts the next batch
+            if size + len(job.inputs) > self.max_batch or job.key != first.key:
+                self._carry = job  # it starts the next batch (other options: another forward)
                 break
             jobs.append(job)
             size += len(job.inputs)
@@ -183,7 +190,7 @@ class MicroBatcher:
         """On the model's thread: all jobs in one call, or, if that fails, each alone."""
         inputs = [text for job in jobs for text in job.inputs]
         try:
-            outputs = self.forward(inputs)
+            outputs = self._call(inputs, jobs[0].options)
             if len(outputs) != len(inputs):
                 raise RuntimeError(f"predict returned {len(outputs)} outputs for {len(inputs)} inputs")
         except Exception as error:
@@ -198,6 +205,9 @@ class MicroBatcher:
 
     def _alone(self, job: _Job) -> list[Any] | BaseException:
         try:
-            return self.forward(job.inputs)
+            return self._call(job.inputs, job.options)
         except Exception as error:
             return error
+
+    def _call(self, inputs: list[str], options: dict[str, Any]) -> list[Any]:
+        return self.forward(inputs, options) if options else self.forward(inputs)

@@ -97,9 +97,15 @@ class ServedRun:
         """Raise :class:`InputError` for an input the task cannot read (:meth:`Task.parse_inputs`)."""
         self.task.parse_inputs(inputs)
 
-    def predict(self, inputs: list[str]) -> list[dict[str, Any]]:
+    def predict(self, inputs: list[str], options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The task's predictions, with the request's ``options`` (checked: :class:`PredictOptionError`)."""
+        task = self.task.with_predict_options(options)
         with torch.no_grad():
-            return self.task.predict(self.model, inputs)
+            return task.predict(self.model, inputs)
+
+    def check_options(self, options: dict[str, Any]) -> None:
+        """Raise :class:`~rnnkit.tasks.base.PredictOptionError` for options the task refuses."""
+        self.task.with_predict_options(options)
 
     def inspect(self, text: str, max_units: int) -> dict[str, Any]:
         from rnnkit.serve.views import inspect_input
@@ -135,6 +141,7 @@ class ServedRun:
             "device": str(next(model.parameters()).device),
             "inspectable": example is not None and self._inspectable(model, example),
             "example_input": example,
+            "predict_options": dict(self.task.PREDICT_OPTIONS),
         }
         self.model = model
 

@@ -35,6 +35,15 @@ class PredictRequest(Strict):
     prompt (language models); comma-separated values (forecasting); ``a,b;c,d`` steps (series)."""
 
     inputs: list[str] = Field(min_length=1, description="one raw input per item", examples=[["hello there"]])
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="per-request options of this model's task, for these inputs only (GET /v1/models/{name}: "
+        "predict_options lists them): top_k for classifiers; strategy, beam_size, length_penalty, "
+        "max_output_length for translation; generation.temperature, generation.top_k, generation.seed, "
+        "generation.max_new_tokens, generation.strategy (and generation.count, generation.beam_size for "
+        "the generation task) for generators",
+        examples=[{"top_k": 3}],
+    )
 
 
 class PredictResponse(Strict):
@@ -103,6 +112,9 @@ class ModelInfo(Strict):
     device: str | None = None
     inspectable: bool = False
     example_input: str | None = Field(None, description="an input the model took at warm-up")
+    predict_options: dict[str, str] = Field(
+        default_factory=dict, description="the options a predict request may set: key -> what it changes"
+    )
     limits: dict[str, float] = Field(default_factory=dict)
 
 

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.config import ConfigError, from_dict
+from rnnkit.errors import UserError
 from rnnkit.training.config import TrainConfig
 
 TASKS: dict[str, type[Task]] = {}
@@ -50,6 +51,20 @@ def character_sizes(chars: Any, options: dict[str, Any], where: str) -> dict[str
     if unused:
         raise ConfigError(f"{where}.{unused[0]}: character features are off; set data.characters: true")
     return {}
+
+
+class PredictOptionError(UserError, ValueError):
+    """A per-request option of ``predict`` that the task does not take or whose value it refuses;
+    ``field`` is the option's key.
+
+    Example:
+        >>> str(PredictOptionError("top_k", "must be >= 1"))
+        'options.top_k: must be >= 1'
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"options.{field}: {reason}")
+        self.field, self.reason = field, reason
 
 
 class InputError(ValueError):
@@ -424,6 +439,42 @@ class Task:
 
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
         raise NotImplementedError
+
+    # ----- per-request options of predict: data keys a caller may change for one call ----------------
+    # dotted key of the data section -> what it changes (e.g. "generation.temperature"); empty: none
+    PREDICT_OPTIONS: ClassVar[dict[str, str]] = {}
+
+    def with_predict_options(self, options: dict[str, Any] | None) -> Task:
+        """This task with ``options`` (keys of :attr:`PREDICT_OPTIONS`, dotted) set in its data section,
+        for one call of :meth:`predict` (``rnnkit serve``'s per-request options); ``self`` when there are
+        none. The tokenizer, vocabulary and model are shared, not copied.
+
+        Raises:
+            PredictOptionError: an option this task does not take, or a value its data section refuses;
+                ``field`` names it.
+        """
+        if not options:
+            return self
+        from rnnkit.config import to_dict
+
+        known = ", ".join(sorted(self.PREDICT_OPTIONS)) or "none for this task"
+        for key in options:
+            if key not in self.PREDICT_OPTIONS:
+                raise PredictOptionError(key, f"unknown option for {self.name} (known: {known})")
+        data = to_dict(self.data)
+        for key, value in options.items():
+            *parents, last = key.split(".")
+            node = data
+            for part in parents:
+                node = node[part]
+            node[last] = value
+        try:
+            changed = from_dict(type(self.data), data, "options")
+        except (ConfigError, ValueError, TypeError) as error:
+            raise PredictOptionError(", ".join(options), str(error).removeprefix("options: ")) from None
+        copy_ = copy.copy(self)
+        copy_.data = changed
+        return copy_
 
     # ----- inputs: overridden where a raw input is more than a text -----------------------------------
     def parse_inputs(self, inputs: list[str]) -> list[Any]:

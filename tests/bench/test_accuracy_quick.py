@@ -102,14 +102,15 @@ def quick_report(tmp_path_factory):
 def test_quick_report_trains_every_task_and_writes_the_table(quick_report):
     records = json.loads((quick_report / "accuracy.json").read_text(encoding="utf-8"))
     assert set(records) == {"nsmc", "sst2", "mr", "japanese_vowels", "conll2000", "airline_passengers",
-                            "tatoeba_eng_kor", "tinyshakespeare"}  # fmt: skip
+                            "tatoeba_eng_kor", "digits_captions", "nsmc_generation", "tinyshakespeare"}  # fmt: skip
     for record in records.values():
         assert isinstance(record["value"], float) and math.isfinite(record["value"]), record
         assert record["baseline"]["value"] is not None, record
     assert records["nsmc"]["baseline"]["name"].startswith("TF-IDF")
     table = (quick_report / "accuracy.md").read_text(encoding="utf-8")
-    assert table.count("\n| ") == 1 + 8 and "quick check" in table and "torch " in table
+    assert table.count("\n| ") == 1 + 10 and "quick check" in table and "torch " in table
     assert "Samples of tatoeba_eng_kor" in table and "Samples of tinyshakespeare" in table
+    assert "Samples of nsmc_generation" in table
     assert isinstance(records["tinyshakespeare"]["extra"]["val_bpc"], float)
 
 

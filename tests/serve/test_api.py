@@ -188,3 +188,46 @@ def test_the_page_and_its_files_are_served_offline(server):
             and "https://" not in asset.text
         )
     assert "https://" not in page.text and 'src="static/app.js"' in page.text
+
+
+def test_predict_takes_per_request_options_and_batches_only_equal_options(server, toy_runs):
+    url = f"{server.url}/v1/models/classification/predict"
+    info = httpx.get(f"{server.url}/v1/models/classification").json()
+    assert "top_k" in info["predict_options"]
+    top = httpx.post(url, json={"inputs": INPUTS["classification"], "options": {"top_k": 2}}).json()[
+        "outputs"
+    ]
+    run_task, model = load_run(toy_runs["classification"], data_overrides=["top_k=2"])
+    assert top == run_task.predict(model, INPUTS["classification"])  # as `rnnkit predict --set top_k=2`
+    assert all(len(o["top"]) == 2 and o["top"][0]["label"] == o["label"] for o in top)
+    plain = httpx.post(url, json={"inputs": INPUTS["classification"]}).json()["outputs"]
+    assert all("top" not in o for o in plain)
+
+    lm = f"{server.url}/v1/models/language_model/predict"
+    prompt = INPUTS["language_model"][:1]
+
+    def sample(seed):
+        options = {"generation.seed": seed, "generation.temperature": 1.5, "generation.max_new_tokens": 30}
+        return httpx.post(lm, json={"inputs": prompt, "options": options}).json()["outputs"][0][
+            "continuation"
+        ]
+
+    assert sample(1) == sample(1) and len({sample(s) for s in range(1, 6)}) > 1  # reproducible, seeded
+
+
+@pytest.mark.parametrize(
+    ("model", "options", "fragment"),
+    [
+        ("classification", {"temperature": 2}, "options.temperature: unknown option for classification"),
+        ("classification", {"top_k": 0}, "top_k must be an integer >= 1"),
+        ("language_model", {"generation.temperature": -1}, "temperature must be > 0"),
+        ("tagging", {"top_k": 2}, "known: none for this task"),
+    ],
+)
+def test_bad_options_are_422_naming_the_option(server, model, options, fragment):
+    answer = httpx.post(
+        f"{server.url}/v1/models/{model}/predict", json={"inputs": INPUTS[model], "options": options}
+    )
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert fragment in answer.text and body["error"]["field"].startswith("options."), body

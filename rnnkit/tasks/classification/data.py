@@ -51,6 +51,8 @@ class ClassificationData:
             are matched as the tokenizer writes them (lower-case them for glove.6B); the share found is
             reported. None: a random embedding (the default recipe picks GloVe for English text when it
             is installed).
+        top_k: ``predict`` also lists the k most likely labels of each text (1: the best one only);
+            ``rnnkit predict RUN --set top_k=3``, or ``{"options": {"top_k": 3}}`` in a served request.
     """
 
     dataset: str = "chatterbot"
@@ -77,6 +79,7 @@ class ClassificationData:
     offline: bool | None = None
     tfidf_baseline: bool = True
     embeddings: str | None = None
+    top_k: int = 1
 
     def __post_init__(self) -> None:
         for name in ("val_fraction", "test_fraction"):
@@ -90,6 +93,8 @@ class ClassificationData:
             raise ValueError("ClassificationData: dataset='table' needs path= (the csv/tsv/jsonl file)")
         if self.max_length is not None and self.max_length < 1:
             raise ValueError(f"ClassificationData.max_length must be >= 1 or None, got {self.max_length}")
+        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 1:
+            raise ValueError(f"ClassificationData.top_k must be an integer >= 1, got {self.top_k!r}")
         if self.max_word_length < 1:
             raise ValueError(f"ClassificationData.max_word_length must be >= 1, got {self.max_word_length}")
 

@@ -300,17 +300,24 @@ class ClassificationTask(ClassifierMethods, Task):
         shown = self.tokens(text)[: batch["inputs"].size(1)] or ["<unk>"]
         return batch, {"rnn": shown}, f"predicted: {self.labels[best]} (p = {probabilities[best]:.3f})"
 
+    PREDICT_OPTIONS: ClassVar[dict[str, str]] = {"top_k": "also list the k most likely labels per text"}
+
     @torch.no_grad()
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
+        """The most likely label of each text with its probability; with ``data.top_k`` > 1 also ``top``:
+        the k most likely labels, most likely first."""
         model.eval()
-        results = []
+        results, k = [], min(self.data.top_k, len(self.labels))
         for start in range(0, len(inputs), 256):
             chunk = inputs[start : start + 256]
             batch = move_to_device(self.batch(chunk), self.device)
             probs = model.predict_proba(batch["inputs"], batch["lengths"], **self.model_extras(batch)).cpu()
             for text, p in zip(chunk, probs):
                 best = int(p.argmax())
-                results.append(
-                    {"text": text, "label": self.labels[best], "probability": round(float(p[best]), 4)}
-                )
+                result = {"text": text, "label": self.labels[best], "probability": round(float(p[best]), 4)}
+                if k > 1:
+                    values, ids = p.topk(k)
+                    result["top"] = [{"label": self.labels[int(i)], "probability": round(float(v), 4)}
+                                     for v, i in zip(values, ids)]  # fmt: skip
+                results.append(result)
         return results

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -291,6 +291,16 @@ class GenerationTask(ReportMethods, Task):
             origin = "the given text"
         batch = move_to_device(self.encode_inputs([(condition, given)]), device)
         return batch, self.batch_tokens(batch), f"{self.describe(condition)}, {origin}: {given[:80]!r}"
+
+    PREDICT_OPTIONS: ClassVar[dict[str, str]] = {
+        "generation.strategy": "auto, sample, greedy or beam",
+        "generation.temperature": "> 0; below 1 sharpens the distribution (sample)",
+        "generation.top_k": "sample among the k most likely tokens only (sample)",
+        "generation.beam_size": "beams (beam)",
+        "generation.seed": "the sampling seed: the same input and seed give the same texts",
+        "generation.max_new_tokens": "tokens per text at most",
+        "generation.count": "texts per input",
+    }
 
     @torch.no_grad()
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -218,6 +218,14 @@ class LanguageModelTask(Task):
             "continuation": decode(self.vocab.decode(new_ids)),
             "text": decode(self.vocab.decode(prompt_ids + new_ids)),
         }
+
+    PREDICT_OPTIONS: ClassVar[dict[str, str]] = {
+        "generation.strategy": "sample or greedy",
+        "generation.temperature": "> 0; below 1 sharpens the distribution (sample)",
+        "generation.top_k": "sample among the k most likely tokens only (sample)",
+        "generation.seed": "the sampling seed: the same prompt and seed give the same text",
+        "generation.max_new_tokens": "tokens generated per prompt",
+    }
 
     @torch.no_grad()
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -268,6 +268,13 @@ class TranslationTask(Task):
         out = out[:-1] if out and out[-1] == EOS else out
         batch = move_to_device(collate_pairs([(src, out)]), device)
         return batch, self.batch_tokens(batch), f"translation: {self.decode_target(out)}"
+
+    PREDICT_OPTIONS: ClassVar[dict[str, str]] = {
+        "strategy": "greedy or beam",
+        "beam_size": "beams (beam)",
+        "length_penalty": "GNMT's alpha (beam)",
+        "max_output_length": "target tokens at most",
+    }
 
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
         model.eval()
