@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from rnnkit import __version__
-from rnnkit.cli import data, demo, evaluate, experiment, inspect, predict, report, serve, train
+from rnnkit.cli import data, demo, evaluate, experiment, inspect, predict, report, serve, train, tune
 
-COMMANDS = (train, evaluate, predict, inspect, report, experiment, data, demo, serve)
+COMMANDS = (train, evaluate, predict, inspect, report, experiment, data, demo, serve, tune)
 
 
 def build_parser() -> argparse.ArgumentParser:
