@@ -13,6 +13,7 @@ Run ``python scripts/config_reference.py`` to print the page; the mkdocs hook wr
 from __future__ import annotations
 
 import dataclasses
+import html
 import inspect
 import re
 import sys
@@ -98,6 +99,16 @@ def markdown(text: str) -> str:
     return re.sub(r":\w+:`~?([^`]+)`", r"`\1`", text).replace("``", "`")
 
 
+def code(text: str) -> str:
+    """Inline code that may hold ``|`` inside a markdown table cell (a backslash would show in a code span).
+
+    Example:
+        >>> code("int | None")
+        '<code>int &#124; None</code>'
+    """
+    return "<code>" + html.escape(text).replace("|", "&#124;") + "</code>"
+
+
 def cell(text: str) -> str:
     """Text safe inside a markdown table cell."""
     return markdown(text).replace("|", "\\|").replace("\n", " ")
@@ -123,7 +134,7 @@ def table(cls: type, prefix: str, skip: tuple[str, ...] = ()) -> tuple[list[str]
             if isinstance(arg, type) and dataclasses.is_dataclass(arg):
                 nested.append((arg, f"{prefix}.{f.name}"))
         rows.append(
-            f"| `{prefix}.{f.name}` | `{cell(type_name(hint))}` | {cell(default_text(f))} "
+            f"| `{prefix}.{f.name}` | {code(type_name(hint))} | {cell(default_text(f))} "
             f"| {cell(docs.get(f.name, ''))} |"
         )
     return [*rows, ""], nested

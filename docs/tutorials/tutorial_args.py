@@ -44,7 +44,8 @@ class Report:
 
     def save(self) -> Path:
         path = self.out / f"{self.name}.json"
-        path.write_text(json.dumps(self.values, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        lines = [f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in self.values.items()]
+        path.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")  # one line per number
         return path
 
 

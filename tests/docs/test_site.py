@@ -27,7 +27,8 @@ def test_config_reference_lists_every_key_with_its_default() -> None:
     page = render()
     for f in dataclasses.fields(TrainConfig):
         assert f"| `train.{f.name}` |" in page, f.name
-    assert "| `train.lr` | `float` | `0.001` | peak learning rate" in page
+    assert "| `train.lr` | <code>float</code> | `0.001` | peak learning rate" in page
+    assert "| `train.max_steps` | <code>int &#124; None</code> | `None` |" in page
     for f in dataclasses.fields(RNNConfig):
         assert f"| `model.rnn.{f.name}` |" in page, f.name
     for name, task in TASKS.items():
