@@ -33,6 +33,16 @@ EXPECTED = {
         },
         ["t03_long_term_dependency.png"],
     ),
+    "t06_bidirectional_stacked": (
+        {
+            "max_diff_vs_unpadded": lambda v: v < 1e-5,
+            "max_diff_h_n_vs_unpadded": lambda v: v < 1e-5,
+            "padded_outputs_are_zero": lambda v: v is True,
+            "without_lengths_backward_error": lambda v: v > 1e-3,  # why lengths= matters
+            "max_diff_vs_torch_packed": lambda v: v < 1e-5,
+        },
+        ["t06_bidirectional_stacked.png"],
+    ),
     "t04_lstm_gates": (
         {
             "test_accuracy": lambda v: 0 <= v <= 1,
