@@ -17,6 +17,14 @@ SCRIPTS = sorted(TUTORIALS.glob("t[0-9][0-9]_*.py"))
 
 # what each tutorial must print (name -> check of its value) and the figures it must write
 EXPECTED = {
+    "t01_sequence_shapes": (
+        {
+            "many-to-one": lambda v: v.endswith("2x7 -> 2x2"),
+            "many-to-many_aligned": lambda v: v.endswith("2x7 -> 2x7x5"),
+            "window_in_horizon_out": lambda v: v.endswith("-> 2x3x1"),
+        },
+        ["t01_sequence_shapes.png"],
+    ),
     "t02_vanilla_rnn": (
         {
             "max_abs_diff_cell": lambda v: v < 1e-5,
