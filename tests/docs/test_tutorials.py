@@ -41,6 +41,16 @@ EXPECTED = {
         },
         ["t03_long_term_dependency.png"],
     ),
+    "t05_gru_vs_lstm": (
+        {
+            "baseline_mse": lambda v: abs(v - 1 / 6) < 1e-4,
+            "GRU_test_mse": lambda v: 0 <= v < 1,
+            "LSTM_test_mse": lambda v: 0 <= v < 1,
+            "GRU_parameters": lambda v: v == 3 * 16 * (2 + 16 + 2),  # 3 gates: W (H, I), U (H, H), 2 biases
+            "LSTM_parameters": lambda v: v == 4 * 16 * (2 + 16 + 2),
+        },
+        ["t05_gru_vs_lstm.png"],
+    ),
     "t06_bidirectional_stacked": (
         {
             "max_diff_vs_unpadded": lambda v: v < 1e-5,
