@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.loaders_table import load_table, table_format
-from rnnkit.data.reading import DataError, read_lines
+from rnnkit.data.reading import BadRowPolicy, BadRows, DataError, read_lines
 from rnnkit.data.records import SeriesExample, TimeSeries
 
 _TS_KEYS = {
@@ -31,7 +31,9 @@ _TS_KEYS = {
 }
 
 
-def load_ts(path: str | os.PathLike) -> list[SeriesExample]:
+def load_ts(
+    path: str | os.PathLike, encoding: str = "auto", on_bad_rows: BadRowPolicy = "error"
+) -> list[SeriesExample]:
     """A UCR/UEA ``.ts`` file (sktime/aeon format) of labelled series, one :class:`SeriesExample` per row.
 
     Header lines (``@problemName``, ``@univariate``/``@dimensions``, ``@equalLength``, ``@seriesLength``,
@@ -59,7 +61,8 @@ def load_ts(path: str | os.PathLike) -> list[SeriesExample]:
     length: int | None = None
     out: list[SeriesExample] = []
     in_data = False
-    for number, line in read_lines(path):
+    bad = BadRows(path, on_bad_rows)
+    for number, line in read_lines(path, encoding, bad=bad):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -87,9 +90,14 @@ def load_ts(path: str | os.PathLike) -> list[SeriesExample]:
                 dimensions, length = _ts_shape(header, path, number)
                 in_data = True
             continue
-        example = _ts_row(line, path, number, dimensions, length, labels)
+        try:
+            example = _ts_row(line, path, number, dimensions, length, labels)
+        except DataError as error:
+            bad.refuse(str(error), number)
+            continue
         dimensions = example.values.shape[1]  # files without @dimensions: the first row decides
         out.append(example)
+    bad.report()
     if not in_data:
         raise DataError(f"{path}: expected a '@data' line, found none (is this a .ts file?)")
     return out
@@ -171,6 +179,8 @@ def load_series_csv(
     value: str | Sequence[str] | None = None,
     missing: str = "error",
     format: str | None = None,
+    encoding: str = "auto",
+    on_bad_rows: BadRowPolicy = "error",
 ) -> TimeSeries:
     """A time series from a table with a header, rows in time order (e.g. ``"Month","Passengers"``).
 
@@ -179,6 +189,8 @@ def load_series_csv(
         value: the value column(s); None takes every column but the time.
         missing: ``"error"`` or ``"nan"`` for blank / ``?`` / ``NA`` / ``NaN`` values.
         format: ``"csv"``, ``"tsv"`` or ``"jsonl"`` (None: by suffix; JSONL needs ``time``/``value``).
+        encoding, on_bad_rows: see :func:`rnnkit.data.loaders_table.load_table` (a skipped row is a
+            missing time step: prefer ``missing="nan"`` for gaps).
 
     Returns:
         a :class:`TimeSeries`; cut it with ``chronological_split`` and window it with ``windows``.
@@ -193,7 +205,7 @@ def load_series_csv(
     """
     format = table_format(path, format)
     if format != "jsonl" and (time is None or value is None):
-        header = next((line for _, line in read_lines(path)), "")
+        header = next((line for _, line in read_lines(path, encoding)), "")
         quoting = csv.QUOTE_MINIMAL if format == "csv" else csv.QUOTE_NONE  # as iter_table reads the rows
         names = next(csv.reader([header], delimiter="," if format == "csv" else "\t", quoting=quoting), [])
         if not names:
@@ -202,4 +214,6 @@ def load_series_csv(
         value = [n for n in names if n != time] if value is None else value
     if value is None:
         raise ValueError("load_series_csv: JSONL needs value= (and usually time=)")
-    return load_table(path, format, time=time, value=value, missing=missing)  # type: ignore[return-value]
+    return load_table(  # type: ignore[return-value]
+        path, format, time=time, value=value, missing=missing, encoding=encoding, on_bad_rows=on_bad_rows
+    )

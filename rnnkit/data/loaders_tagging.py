@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import Literal
 
-from rnnkit.data.reading import DataError, read_lines
+from rnnkit.data.reading import BadRowPolicy, BadRows, read_lines
 from rnnkit.data.records import TaggedSentence
 
 CONLLU_COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
@@ -21,7 +21,8 @@ def load_conll(
     columns: Sequence[str] = ("token", "pos", "chunk"),
     tags: str = "chunk",
     separator: str | None = None,
-    encoding: str = "utf-8",
+    encoding: str = "auto",
+    on_bad_rows: BadRowPolicy = "error",
 ) -> list[TaggedSentence]:
     """A CoNLL column file: one token per line, columns separated by whitespace, a blank line between
     sentences; ``-DOCSTART-`` lines (CoNLL-2003) are document markers and skipped.
@@ -53,22 +54,33 @@ def load_conll(
         )
     rows: list[list[str]] = []
     out = []
-    for number, line in read_lines(path, encoding):
+    bad, broken = BadRows(path, on_bad_rows), False
+    for number, line in read_lines(path, encoding, bad=bad):
         if not line.strip() or line.startswith("-DOCSTART-"):
-            _flush(rows, columns, tags, out)
+            _flush(rows, columns, tags, out, broken)
+            broken = False
             continue
         fields = line.split(separator)
         if len(fields) != len(columns):
-            raise DataError(
-                f"{path}:{number}: expected {len(columns)} columns ({' '.join(columns)}), got {len(fields)}: "
-                f"{line[:80]!r}"
-            )
+            bad.refuse(f"{path}:{number}: expected {len(columns)} columns ({' '.join(columns)}), got "
+                       f"{len(fields)}: {line[:80]!r}", number)  # fmt: skip
+            broken = True
+            continue
         rows.append(fields)
-    _flush(rows, columns, tags, out)
+    _flush(rows, columns, tags, out, broken)
+    bad.report()
     return out
 
 
-def _flush(rows: list[list[str]], columns: tuple[str, ...], tags: str, out: list[TaggedSentence]) -> None:
+def _flush(
+    rows: list[list[str]],
+    columns: tuple[str, ...],
+    tags: str,
+    out: list[TaggedSentence],
+    broken: bool = False,
+) -> None:
+    if broken:  # a bad line under on_bad_rows=skip: its sentence goes (its tags would not align)
+        rows.clear()
     if rows:
         by_name = dict(zip(columns, zip(*rows)))
         features = {name: values for name, values in by_name.items() if name not in (columns[0], tags)}
@@ -77,7 +89,10 @@ def _flush(rows: list[list[str]], columns: tuple[str, ...], tags: str, out: list
 
 
 def load_conllu(
-    path: str | os.PathLike, tags: Literal["upos", "xpos"] = "upos", encoding: str = "utf-8"
+    path: str | os.PathLike,
+    tags: Literal["upos", "xpos"] = "upos",
+    encoding: str = "auto",
+    on_bad_rows: BadRowPolicy = "error",
 ) -> list[TaggedSentence]:
     """A CoNLL-U file (Universal Dependencies): 10 TAB-separated columns per word, ``#`` comments, a blank
     line after each sentence. Tokens are the FORM column of the syntactic words; multi-word token lines
@@ -104,29 +119,35 @@ def load_conllu(
         raise ValueError(f"load_conllu: tags must be 'upos' or 'xpos', got {tags!r}")
     rows: list[list[str]] = []
     out: list[TaggedSentence] = []
-    for number, line in read_lines(path, encoding):
+    bad, broken = BadRows(path, on_bad_rows), False
+    for number, line in read_lines(path, encoding, bad=bad):
         if not line.strip():
-            _flush_conllu(rows, tags, out)
+            _flush_conllu(rows, tags, out, broken)
+            broken = False
             continue
-        if line.startswith("#"):
+        if line.startswith("#") or broken:
             continue
         fields = line.split("\t")
-        if len(fields) != 10:
-            raise DataError(
-                f"{path}:{number}: expected 10 tab-separated CoNLL-U columns (ID FORM LEMMA UPOS XPOS FEATS "
-                f"HEAD DEPREL DEPS MISC), got {len(fields)}"
-            )
         word_id = fields[0]
-        if "-" in word_id or "." in word_id:  # multi-word token range or empty node
+        if len(fields) != 10:
+            bad.refuse(f"{path}:{number}: expected 10 tab-separated CoNLL-U columns (ID FORM LEMMA UPOS XPOS "
+                       f"FEATS HEAD DEPREL DEPS MISC), got {len(fields)}", number)  # fmt: skip
+            broken = True
+        elif "-" in word_id or "." in word_id:  # multi-word token range or empty node
             continue
-        if word_id != str(len(rows) + 1):
-            raise DataError(f"{path}:{number}: expected word id {len(rows) + 1}, got {word_id!r}")
-        rows.append(fields)
-    _flush_conllu(rows, tags, out)
+        elif word_id != str(len(rows) + 1):
+            bad.refuse(f"{path}:{number}: expected word id {len(rows) + 1}, got {word_id!r}", number)
+            broken = True
+        else:
+            rows.append(fields)
+    _flush_conllu(rows, tags, out, broken)
+    bad.report()
     return out
 
 
-def _flush_conllu(rows: list[list[str]], tags: str, out: list[TaggedSentence]) -> None:
+def _flush_conllu(rows: list[list[str]], tags: str, out: list[TaggedSentence], broken: bool = False) -> None:
+    if broken:
+        rows.clear()
     if rows:
         by_name = dict(zip(CONLLU_COLUMNS, zip(*rows)))
         features = {name: values for name, values in by_name.items() if name not in ("id", "form", tags)}

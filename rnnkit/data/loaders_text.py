@@ -1,7 +1,9 @@
 """Loaders for text classification (NSMC, IMDB, MR, SST, TREC), translation pairs and plain text.
 
-Each streams its file, reads UTF-8 (a BOM is dropped), keeps labels as the strings in the file, and raises
-:class:`DataError` naming ``file:line``, what was expected and what came. Blank texts are skipped with a
+Each streams its file in the encoding it is given (``"auto"``, the default, detects UTF-8 with or without
+a BOM, UTF-16, Korean cp949 / EUC-KR and Latin-1: :mod:`rnnkit.data.encodings`), keeps labels as the
+strings in the file, and raises :class:`DataError` naming ``file:line``, what was expected and what came
+(``on_bad_rows="skip"`` leaves such rows out, counted in one warning). Blank texts are skipped with a
 :class:`DataWarning` giving their count (``empty="skip"``, the default) or raise (``empty="error"``).
 """
 
@@ -12,11 +14,24 @@ import re
 from pathlib import Path
 
 from rnnkit.data.loaders_table import load_table
-from rnnkit.data.reading import DataError, EmptyPolicy, EmptyText, read_lines, read_text
+from rnnkit.data.reading import (
+    BadRowPolicy,
+    BadRows,
+    DataError,
+    EmptyPolicy,
+    EmptyText,
+    read_lines,
+    read_text,
+)
 from rnnkit.data.records import TextExample, TextPair
 
 
-def load_nsmc(path: str | os.PathLike, empty: EmptyPolicy = "skip") -> list[TextExample]:
+def load_nsmc(
+    path: str | os.PathLike,
+    empty: EmptyPolicy = "skip",
+    encoding: str = "auto",
+    on_bad_rows: BadRowPolicy = "error",
+) -> list[TextExample]:
     """NSMC (Naver Sentiment Movie Corpus): TSV ``id<TAB>document<TAB>label`` with that header; label 0/1.
 
     No quote processing: reviews contain bare ``"`` (pandas needs ``quoting=3`` for the same reason).
@@ -28,25 +43,29 @@ def load_nsmc(path: str | os.PathLike, empty: EmptyPolicy = "skip") -> list[Text
         >>> load_nsmc(p)
         [TextExample(text='아 더빙.. "진짜"', label='0')]
     """
-    blank = EmptyText(path, empty, "document")
+    blank, bad = EmptyText(path, empty, "document"), BadRows(path, on_bad_rows)
     out = []
-    for number, line in read_lines(path):
+    header = False
+    for number, line in read_lines(path, encoding, bad=bad):
         fields = line.split("\t")
-        if number == 1:
+        if not header:
             if fields != ["id", "document", "label"]:
                 raise DataError(
                     f"{path}:1: expected the header 'id<TAB>document<TAB>label', got {line[:80]!r}"
                 )
+            header = True
             continue
         if len(fields) != 3:
-            raise DataError(
-                f"{path}:{number}: expected 3 tab-separated fields (id, document, label), got {len(fields)}"
-            )
-        if fields[2] not in ("0", "1"):
-            raise DataError(f"{path}:{number}: expected label 0 or 1, got {fields[2]!r}")
-        if not blank.is_empty(fields[1], number):
-            out.append(TextExample(fields[1], fields[2]))
+            bad.refuse(f"{path}:{number}: expected 3 tab-separated fields (id, document, label), got "
+                       f"{len(fields)}", number)  # fmt: skip
+        elif fields[2].strip() not in ("0", "1"):
+            bad.refuse(f"{path}:{number}: expected label 0 or 1, got {fields[2]!r}", number)
+        elif not blank.is_empty(fields[1], number):
+            out.append(TextExample(fields[1], fields[2].strip()))
+    if not header:
+        raise DataError(f"{path}: empty file, expected the header 'id<TAB>document<TAB>label'")
     blank.report()
+    bad.report()
     return out
 
 
@@ -54,7 +73,7 @@ _IMDB_NAME = re.compile(r"(\d+)_(\d+)\.txt")
 
 
 def load_imdb(
-    path: str | os.PathLike, include_unsup: bool = False, strip_br: bool = True
+    path: str | os.PathLike, include_unsup: bool = False, strip_br: bool = True, encoding: str = "auto"
 ) -> dict[str, list[TextExample]] | list[TextExample]:
     """IMDB reviews (Maas et al. 2011): the ``aclImdb`` folder, or a CSV with ``review,sentiment`` columns.
 
@@ -68,7 +87,7 @@ def load_imdb(
     """
     path = Path(path)
     if path.is_file():
-        examples = load_table(path, "csv", text="review", label="sentiment")
+        examples = load_table(path, "csv", text="review", label="sentiment", encoding=encoding)
         return [TextExample(_strip_br(e.text, strip_br), e.label) for e in examples]
     root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
     labels = ("neg", "pos", "unsup") if include_unsup else ("neg", "pos")
@@ -79,7 +98,7 @@ def load_imdb(
             if not folder.is_dir():
                 continue
             for file in sorted(folder.iterdir(), key=lambda f: _imdb_key(f)):
-                text = "\n".join(line for _, line in read_lines(file))
+                text = "\n".join(line for _, line in read_lines(file, encoding))
                 splits.setdefault(split, []).append(TextExample(_strip_br(text, strip_br), label))
     if not splits:
         raise DataError(
@@ -100,7 +119,10 @@ def _strip_br(text: str, strip: bool) -> str:
 
 
 def load_mr(
-    path: str | os.PathLike, encoding: str = "auto", empty: EmptyPolicy = "skip"
+    path: str | os.PathLike,
+    encoding: str = "auto",
+    empty: EmptyPolicy = "skip",
+    on_bad_rows: BadRowPolicy = "error",
 ) -> list[TextExample]:
     """MR sentence polarity v1.0 (Pang & Lee 2005): ``rt-polarity.pos`` and ``rt-polarity.neg``, a snippet
     per line; labels ``"pos"`` then ``"neg"``, in file order. There is no official split: use
@@ -117,15 +139,21 @@ def load_mr(
             raise DataError(f"{path}: expected exactly one rt-polarity.{name} under it, found {len(files)}")
     out = []
     for name, files in found.items():
-        blank = EmptyText(files[0], empty, "snippet")
-        for number, line in read_lines(files[0], encoding):
+        blank, bad = EmptyText(files[0], empty, "snippet"), BadRows(files[0], on_bad_rows)
+        for number, line in read_lines(files[0], encoding, bad=bad):
             if not blank.is_empty(line, number):
                 out.append(TextExample(line.replace("\x85", " "), name))
         blank.report()
+        bad.report()
     return out
 
 
-def load_sst(path: str | os.PathLike, empty: EmptyPolicy = "skip") -> list[TextExample]:
+def load_sst(
+    path: str | os.PathLike,
+    empty: EmptyPolicy = "skip",
+    encoding: str = "auto",
+    on_bad_rows: BadRowPolicy = "error",
+) -> list[TextExample]:
     """SST in the ``stsa.binary.*`` / ``stsa.fine.*`` line format: ``<label> <sentence>``, label an integer.
 
     Example:
@@ -137,20 +165,25 @@ def load_sst(path: str | os.PathLike, empty: EmptyPolicy = "skip") -> list[TextE
         ...
         rnnkit.data.reading.DataError: ...stsa.binary.dev:2: expected '<integer label> <sentence>', got ...
     """
-    blank = EmptyText(path, empty, "sentence")
+    blank, bad = EmptyText(path, empty, "sentence"), BadRows(path, on_bad_rows)
     out = []
-    for number, line in read_lines(path):
+    for number, line in read_lines(path, encoding, bad=bad):
         label, _, sentence = line.partition(" ")
         if not label.isdigit():
-            raise DataError(f"{path}:{number}: expected '<integer label> <sentence>', got {line[:80]!r}")
-        if not blank.is_empty(sentence, number):
+            bad.refuse(f"{path}:{number}: expected '<integer label> <sentence>', got {line[:80]!r}", number)
+        elif not blank.is_empty(sentence, number):
             out.append(TextExample(sentence, label))
     blank.report()
+    bad.report()
     return out
 
 
 def load_trec(
-    path: str | os.PathLike, fine: bool = False, encoding: str = "auto", empty: EmptyPolicy = "skip"
+    path: str | os.PathLike,
+    fine: bool = False,
+    encoding: str = "auto",
+    empty: EmptyPolicy = "skip",
+    on_bad_rows: BadRowPolicy = "error",
 ) -> list[TextExample]:
     """TREC question classification (Li & Roth 2002): ``COARSE:fine question``, e.g. ``DESC:manner How ...``.
 
@@ -158,20 +191,27 @@ def load_trec(
         fine: label with the 50 fine classes (``"DESC:manner"``) instead of the 6 coarse ones (``"DESC"``).
         encoding: the original files hold a few Latin-1 bytes; ``"auto"`` reads them.
     """
-    blank = EmptyText(path, empty, "question")
+    blank, bad = EmptyText(path, empty, "question"), BadRows(path, on_bad_rows)
     out = []
-    for number, line in read_lines(path, encoding):
+    for number, line in read_lines(path, encoding, bad=bad):
         label, _, question = line.partition(" ")
         coarse, colon, detail = label.partition(":")
         if not (coarse and colon and detail):
-            raise DataError(f"{path}:{number}: expected 'COARSE:fine question', got {line[:80]!r}")
-        if not blank.is_empty(question, number):
+            bad.refuse(f"{path}:{number}: expected 'COARSE:fine question', got {line[:80]!r}", number)
+        elif not blank.is_empty(question, number):
             out.append(TextExample(question, label if fine else coarse))
     blank.report()
+    bad.report()
     return out
 
 
-def load_pairs(path: str | os.PathLike, reverse: bool = False, empty: EmptyPolicy = "skip") -> list[TextPair]:
+def load_pairs(
+    path: str | os.PathLike,
+    reverse: bool = False,
+    empty: EmptyPolicy = "skip",
+    encoding: str = "auto",
+    on_bad_rows: BadRowPolicy = "error",
+) -> list[TextPair]:
     """Tab-separated sentence pairs (Tatoeba / ManyThings ``eng<TAB>kor<TAB>attribution``; the third column,
     optional, is kept in ``TextPair.attribution``: Tatoeba's CC BY licence asks to keep it).
 
@@ -185,19 +225,22 @@ def load_pairs(path: str | os.PathLike, reverse: bool = False, empty: EmptyPolic
         >>> load_pairs(p, reverse=True)[0].source
         '가.'
     """
-    blank = EmptyText(path, empty, "sentence")
+    blank, bad = EmptyText(path, empty, "sentence"), BadRows(path, on_bad_rows)
     out = []
-    for number, line in read_lines(path):
+    for number, line in read_lines(path, encoding, bad=bad):
         fields = line.split("\t")
         if len(fields) not in (2, 3):
-            raise DataError(
+            bad.refuse(
                 f"{path}:{number}: expected 2 or 3 tab-separated fields (source, target[, attribution]), "
-                f"got {len(fields)}"
+                f"got {len(fields)}",
+                number,
             )
+            continue
         source, target = (fields[1], fields[0]) if reverse else (fields[0], fields[1])
         if not (blank.is_empty(source, number) or blank.is_empty(target, number)):
             out.append(TextPair(source, target, fields[2] if len(fields) == 3 else ""))
     blank.report()
+    bad.report()
     return out
 
 

@@ -1,27 +1,38 @@
-"""Reading data files line by line: UTF-8 with or without a BOM, numbered lines, errors naming ``file:line``.
+"""Reading data files line by line: any encoding (``auto`` detects it), numbered lines, bounded memory,
+errors naming ``file:line`` and what to do.
 
-Every loader in :mod:`rnnkit.data.datasets` reads through :func:`read_lines`, so they share one behaviour:
+Every loader reads through :func:`read_lines`, so they share one behaviour:
 
-- lines are split on ``\\n`` only (``\\r\\n`` is accepted, the ``\\r`` dropped), never on the other characters
-  :meth:`str.splitlines` treats as breaks (``\\x85``, ``\\u2028``, ``\\x1c``...), which occur inside real
-  reviews; so the line numbers in error messages are the ones an editor shows;
-- a UTF-8 byte-order mark at the start of the file is dropped;
-- ``encoding="auto"`` decodes each line as UTF-8, or as Latin-1 when it is not valid UTF-8 (the original MR
-  and TREC files are Latin-1; their UTF-8 re-encodings, e.g. NLTK's MR, read the same).
+- ``encoding="auto"`` (the default) detects the file's encoding once (:mod:`rnnkit.data.encodings`: a
+  byte-order mark, UTF-8, Korean cp949 / EUC-KR, else Latin-1 for legacy English files such as the
+  original MR and TREC) and logs what it chose when that is not plain UTF-8; any Python codec may be named
+  instead (``utf-8``, ``cp949``, ``euc-kr``, ``latin-1``, ``utf-16``...);
+- lines end at ``\\n`` (a ``\\r`` before it is dropped), or at ``\\r`` in files that have no ``\\n`` at
+  all (old Mac files); never at the other characters :meth:`str.splitlines` treats as breaks (``\\x85``,
+  ``\\u2028``...), which occur inside real reviews; so line numbers are the ones an editor shows;
+- a byte-order mark at the start of the file is dropped;
+- a line longer than :data:`MAX_LINE_BYTES` is refused without being read into memory, and so is a line
+  holding a NUL byte or bytes not valid in the encoding; under ``on_bad_rows="skip"`` (:class:`BadRows`)
+  such lines are left out instead and counted, with the first line numbers, in one :class:`DataWarning`.
 """
 
 from __future__ import annotations
 
 import codecs
+import logging
 import os
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
+from rnnkit.data.encodings import LEGACY, NotText, detect_encoding, is_ascii_compatible
 from rnnkit.errors import UserError
 
 EmptyPolicy = Literal["skip", "error"]
+BadRowPolicy = Literal["error", "skip"]
+MAX_LINE_BYTES = 4 * 2**20  # 4 MiB: far above any text a line-per-example file holds
+_CHUNK = 1 << 20
+log = logging.getLogger("rnnkit.data")
 
 
 class DataError(UserError, ValueError):
@@ -33,18 +44,58 @@ class DataWarning(UserWarning):
     """Something legal but lossy happened while loading, e.g. examples with empty text were skipped."""
 
 
+class BadRows:
+    """The ``on_bad_rows`` policy of one file: ``"error"`` raises at the first bad row; ``"skip"`` leaves
+    bad rows out and, at :meth:`report`, warns once with their count and the first line numbers.
+
+    Example:
+        >>> rows = BadRows("x.csv", "skip")
+        >>> rows.refuse("x.csv:3: expected 2 fields, got 5", 3)
+        >>> rows.lines
+        [3]
+    """
+
+    def __init__(self, path: str | os.PathLike, policy: BadRowPolicy = "error") -> None:
+        if policy not in ("error", "skip"):
+            raise ValueError(f"on_bad_rows must be 'error' or 'skip', got {policy!r}")
+        self.path, self.policy, self.lines, self.first = path, policy, [], ""
+
+    def refuse(self, message: str, number: int) -> None:
+        """Raise :class:`DataError` (``message`` + the way out) under ``"error"``; record under ``"skip"``."""
+        if self.policy == "error":
+            raise DataError(f"{message}; fix it, or set data.on_bad_rows=skip to leave such rows out")
+        self.first = self.first or message
+        self.lines.append(number)
+
+    def report(self) -> None:
+        """One :class:`DataWarning` (and log line) when rows were skipped."""
+        if self.lines:
+            shown = ", ".join(map(str, self.lines[:5])) + (", ..." if len(self.lines) > 5 else "")
+            message = (f"{self.path}: skipped {len(self.lines)} bad row(s) (data.on_bad_rows=skip; lines "
+                       f"{shown}); the first: {self.first}")  # fmt: skip
+            log.warning("%s", message)
+            warnings.warn(message, DataWarning, stacklevel=3)
+
+
 def read_lines(
-    path: str | os.PathLike, encoding: str = "utf-8", keepends: bool = False
+    path: str | os.PathLike,
+    encoding: str = "auto",
+    keepends: bool = False,
+    bad: BadRows | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, line)`` for each line of a text file, streaming (one line in memory).
 
     Args:
         path: the file.
-        encoding: ``"utf-8"`` (default), ``"auto"`` (UTF-8, else Latin-1 for that line) or any Python codec.
+        encoding: ``"auto"`` (detect: :func:`rnnkit.data.encodings.detect_encoding`) or a Python codec.
         keepends: keep the line ending (as ``"\\n"``); the csv module needs it for quoted multi-line fields.
+        bad: where bad lines (invalid bytes, NUL bytes, too long) go; None: refuse them.
+        max_line_bytes: the longest line accepted.
 
     Raises:
-        DataError: a line that is not valid in ``encoding``, naming ``file:line`` and the byte.
+        DataError: a binary file, or a bad line under ``on_bad_rows="error"``, naming ``file:line``, the
+            column and what to do.
 
     Example:
         >>> import tempfile, pathlib
@@ -53,58 +104,144 @@ def read_lines(
         >>> list(read_lines(p))
         [(1, 'one'), (2, 'two\\x85half')]
         >>> _ = p.write_bytes(b"caf\\xe9\\n")
-        >>> list(read_lines(p, encoding="auto"))
+        >>> list(read_lines(p))
         [(1, 'café')]
+        >>> _ = p.write_bytes("영화,1\\r".encode("cp949") * 2)  # Korean Windows, old Mac line ends
+        >>> list(read_lines(p))
+        [(1, '영화,1'), (2, '영화,1')]
     """
-    strip_bom = codecs.lookup("utf-8").name == codecs.lookup(_codec(encoding)).name
+    bad = bad or BadRows(path)
+    if encoding == "auto":
+        encoding = _detected(path)
+    if not is_ascii_compatible(encoding):
+        yield from _wide_lines(path, encoding, keepends, max_line_bytes)
+        return
+    codec = "utf-8" if encoding in (LEGACY, "utf-8-sig") else encoding
+    strip_bom = codecs.lookup(codec).name == "utf-8"
     with open(path, "rb") as f:
-        for number, raw in enumerate(f, 1):
-            ending = raw.endswith(b"\n")
-            raw = raw[:-1] if ending else raw
+        head = f.read(_CHUNK)
+        separator = b"\r" if b"\n" not in head and b"\r" in head else b"\n"
+        f.seek(0)
+        for number, raw, ending in _split(f, separator, max_line_bytes):
+            if raw is None:
+                bad.refuse(
+                    f"{path}:{number}: line longer than {max_line_bytes // 2**20} MiB (no line break); "
+                    "is this a line-per-record text file?",
+                    number,
+                )
+                continue
             raw = raw[:-1] if raw.endswith(b"\r") else raw
             if number == 1 and strip_bom and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
-            line = decode_line(raw, encoding, path, number)
-            yield number, (line + "\n" if keepends and ending else line)
+            if b"\x00" in raw:
+                bad.refuse(f"{path}:{number}: NUL byte at column {raw.index(0) + 1} (a binary or damaged "
+                           "file; tr -d '\\000' removes NUL bytes)", number)  # fmt: skip
+                continue
+            line = decode_line(raw, encoding, path, number, bad)
+            if line is not None:
+                yield number, (line + "\n" if keepends and ending else line)
 
 
-def _codec(encoding: str) -> str:
-    return "utf-8" if encoding in ("auto", "utf-8-sig") else encoding
-
-
-def decode_line(raw: bytes, encoding: str, path: str | os.PathLike, number: int) -> str:
-    """Decode one line; ``"auto"`` falls back to Latin-1 (which accepts every byte)."""
+def _detected(path: str | os.PathLike) -> str:
     try:
-        return raw.decode(_codec(encoding))
-    except UnicodeDecodeError as error:
-        if encoding == "auto":
-            return raw.decode("latin-1")
-        bad = raw[error.start : error.start + 1].hex()
+        detected = detect_encoding(path)
+    except NotText as error:
+        hint = (
+            " (if it is UTF-16 text, set data.encoding=utf-16-le or utf-16-be)"
+            if "UTF-16" in error.what
+            else ""
+        )
         raise DataError(
-            f"{path}:{number}: not valid {encoding} (byte 0x{bad} at column {error.start + 1}); if the file "
-            "is Latin-1 (as the original MR and TREC files are), pass encoding='latin-1' or encoding='auto'"
+            f"{path}:{error.line}:{error.column}: {error.what}; rnnkit reads text files (CSV, TSV, JSONL, "
+            f"CoNLL, .ts, plain text){hint}"
         ) from None
+    shown = "UTF-8, else Latin-1 per line" if detected.encoding == LEGACY else detected.encoding
+    level = (
+        logging.DEBUG if detected.encoding == "utf-8" and detected.reason == "valid UTF-8" else logging.INFO
+    )
+    log.log(level, "%s: read as %s (data.encoding=auto: %s)", path, shown, detected.reason)
+    return detected.encoding
 
 
-def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+def _split(f: BinaryIO, separator: bytes, limit: int) -> Iterator[tuple[int, bytes | None, bool]]:
+    """``(number, line bytes or None when longer than limit, ended by the separator)``; memory stays
+    under ``limit`` plus one chunk."""
+    number, buffer, skipping = 1, b"", False
+    while chunk := f.read(_CHUNK):
+        parts = (buffer + chunk).split(separator)
+        buffer = parts.pop()
+        for part in parts:
+            if skipping:  # the end of a line too long to keep
+                skipping = False
+            else:
+                yield number, (None if len(part) > limit else part), True
+            number += 1
+        if not skipping and len(buffer) > limit:
+            yield number, None, False
+            skipping = True
+        if skipping:
+            buffer = b""
+    if buffer and not skipping:
+        yield number, buffer, False
+
+
+def _wide_lines(
+    path: str | os.PathLike, encoding: str, keepends: bool, limit: int
+) -> Iterator[tuple[int, str]]:
+    """Lines of a UTF-16/32 file: decoded in chunks, then split (``\\n`` and ``\\r`` are not single bytes)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    number, buffer = 1, ""
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(_CHUNK)
+            try:
+                buffer += decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                raise DataError(
+                    f"{path}:{number}: not valid {encoding} ({error.reason}); set data.encoding to the "
+                    "file's encoding, or auto to detect it"
+                ) from None
+            *lines, buffer = buffer.split("\n")
+            for line in lines:
+                line = line.removeprefix("\ufeff") if number == 1 else line
+                yield number, line.removesuffix("\r") + ("\n" if keepends else "")
+                number += 1
+            if len(buffer) > limit // 2:
+                raise DataError(f"{path}:{number}: line longer than {limit // 2**20} MiB (no line break)")
+            if not chunk:
+                break
+    if buffer:
+        yield number, buffer.removeprefix("\ufeff") if number == 1 else buffer
+
+
+def decode_line(
+    raw: bytes, encoding: str, path: str | os.PathLike, number: int, bad: BadRows | None = None
+) -> str | None:
+    """Decode one line; the legacy ``auto`` choice falls back to Latin-1 (which accepts every byte).
+    None: the line was bad and ``bad`` skips it."""
+    codec = "utf-8" if encoding in (LEGACY, "utf-8-sig", "auto") else encoding
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as error:
+        if encoding in (LEGACY, "auto"):
+            return raw.decode("latin-1")
+        byte = raw[error.start : error.start + 1].hex()
+        (bad or BadRows(path)).refuse(
+            f"{path}:{number}: not valid {encoding} (byte 0x{byte} at column {error.start + 1}); set "
+            "data.encoding (encoding=) to the file's encoding: auto to detect it, cp949 for Korean files "
+            "from Excel or Windows, latin-1, utf-16",
+            number,
+        )
+        return None
+
+
+def read_text(path: str | os.PathLike, encoding: str = "auto", bad: BadRows | None = None) -> str:
     """The whole file as one string (for language modelling), BOM dropped, ``\\r\\n`` turned into ``\\n``.
 
     Raises:
-        DataError: invalid bytes, naming ``file:line``.
+        DataError: a binary file or invalid bytes, naming ``file:line``.
     """
-    data = Path(path).read_bytes()
-    if data.startswith(codecs.BOM_UTF8) and _codec(encoding) == "utf-8":
-        data = data[len(codecs.BOM_UTF8) :]
-    try:
-        text = data.decode(_codec(encoding))
-    except UnicodeDecodeError as error:
-        if encoding != "auto":  # re-decode the offending line alone, for a message naming file:line
-            start = data.rfind(b"\n", 0, error.start) + 1
-            end = data.find(b"\n", error.start)
-            line = data[start : len(data) if end < 0 else end]
-            decode_line(line, encoding, path, data.count(b"\n", 0, error.start) + 1)
-        text = data.decode("latin-1")
-    return text.replace("\r\n", "\n")
+    return "".join(line for _, line in read_lines(path, encoding, keepends=True, bad=bad))
 
 
 class EmptyText:

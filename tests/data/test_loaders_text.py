@@ -63,9 +63,9 @@ def test_nsmc_errors_name_file_line_expected_and_found(tmp_path):
         load_nsmc(path)
     _write(tmp_path / "bad.txt", b"id\tdocument\tlabel\n1\t\xed\x95\t0\n".decode("latin-1"), "latin-1")
     with pytest.raises(
-        DataError, match=r"bad\.txt:2: not valid utf-8 \(byte 0xed at column 3\).*encoding='latin-1'"
+        DataError, match=r"bad\.txt:2: not valid utf-8 \(byte 0xed at column 3\).*cp949 for Korean files"
     ):
-        load_nsmc(tmp_path / "bad.txt")
+        load_nsmc(tmp_path / "bad.txt", encoding="utf-8")
 
 
 def test_empty_documents_are_skipped_with_a_counted_warning_or_raise(tmp_path):
@@ -210,7 +210,7 @@ def test_plain_text_and_its_split(tmp_path):
         "latin-1",
     )
     with pytest.raises(DataError, match=r"bad\.txt:2: not valid utf-8 \(byte 0xff at column 10\)"):
-        load_text(tmp_path / "bad.txt")
+        load_text(tmp_path / "bad.txt", encoding="utf-8")
     assert load_text(tmp_path / "bad.txt", encoding="auto").endswith("two ÿ")
     with pytest.raises(ValueError, match=r"val_fraction must be in \(0, 1\)"):
         split_text(text, 0.0)
