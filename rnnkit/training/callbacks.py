@@ -110,7 +110,8 @@ class JsonlLogger(Callback):
     ``start`` (``resumed``), ``train`` every ``every`` steps (``loss``, ``lr``, ``grad_norm`` before
     clipping, ``items_per_s``, ``skipped_batches``: updates skipped so far for a non-finite loss or
     gradient), ``eval`` (the metrics, ``best``), ``epoch_end``, and ``end``
-    (``best_metric``, ``best_step``, ``stopped_early``, ``skipped_batches``). Non-finite numbers are written as null.
+    (``best_metric``, ``best_step``, ``stopped_early``, ``skipped_batches``).
+    Non-finite numbers are written as null.
 
     On resume the file is appended to; records the stopped run wrote after its checkpoint (steps the
     resumed run does again) are removed first, so each step appears once.
