@@ -44,6 +44,7 @@ from rnnkit.training.distributed import (
     restarts_allowed,
 )
 from rnnkit.training.durable import fault_point
+from rnnkit.training.manifest import MAX_JSON_BYTES, CheckpointCorruptError, check_safetensors
 from rnnkit.training.run_lock import run_lock
 from rnnkit.training.seed import seed_everything
 from rnnkit.training.trainer import Trainer
@@ -121,19 +122,19 @@ def fit(
 def _fit(
     config: RunConfig, run_dir: Path, resume_run: bool, quiet: bool, where: str, world: World | None
 ) -> RunResult:
-    if not resume_run and (latest_checkpoint(run_dir) is not None or (run_dir / RESULTS).exists()):
-        raise FileExistsError(
-            f"{run_dir} already holds a run; resume it with `rnnkit train --resume {run_dir}` "
-            "or choose another folder with --output"
-        )
     main = world is None or world.is_main
-    with run_lock(run_dir) if main else contextlib.nullcontext():
+    with run_lock(run_dir) if main else contextlib.nullcontext():  # one writer: a second is refused
         return _fit_locked(config, run_dir, resume_run, quiet, where, world)
 
 
 def _fit_locked(
     config: RunConfig, run_dir: Path, resume_run: bool, quiet: bool, where: str, world: World | None
 ) -> RunResult:
+    if not resume_run and (latest_checkpoint(run_dir) is not None or (run_dir / RESULTS).exists()):
+        raise FileExistsError(
+            f"{run_dir} already holds a run; resume it with `rnnkit train --resume {run_dir}` "
+            "or choose another folder with --output"
+        )
     main = world is None or world.is_main
     choices: list[Any] = []
     if not resume_run:  # a resumed run's run.yaml holds the choices already
@@ -235,6 +236,7 @@ def load_run(
         raise FileNotFoundError(
             f"{run_dir}: not a run folder (no {RUN_CONFIG}); train one with `rnnkit train`"
         )
+    check_run_files(run_dir)
     config = load_run_config(run_dir / RUN_CONFIG, _data_keys(data_overrides))
     if device is not None:
         config = replace(config, train=replace(config.train, device=device))
@@ -242,6 +244,22 @@ def load_run(
     task.load_state(run_dir)
     model = load_model(run_dir / "model", device=task.device)
     return task, model
+
+
+def check_run_files(run_dir: Path) -> None:
+    """Refuse, before anything is parsed or allocated, a run folder whose config, task state or model
+    config is absurdly large, or whose weights' safetensors header is absurd. (Nothing in a run folder is
+    ever unpickled: YAML is read with ``safe_load``, weights with safetensors, the rest as JSON.)"""
+    for name in (RUN_CONFIG, "task.json", "model/config.json"):
+        path = run_dir / name
+        if path.is_file() and path.stat().st_size > MAX_JSON_BYTES:
+            raise CheckpointCorruptError(
+                f"{path}: {path.stat().st_size} bytes, more than the {MAX_JSON_BYTES} such a file may have; "
+                "this is not a run folder rnnkit wrote"
+            )
+    weights = run_dir / "model" / "model.safetensors"
+    if weights.is_file():
+        check_safetensors(weights)
 
 
 def predict(
@@ -275,6 +293,7 @@ def evaluate(
     pictures (confusion matrix, forecast, ...) are written into that folder instead.
     """
     run_dir = Path(run_dir)
+    check_run_files(run_dir)
     config = load_run_config(run_dir / RUN_CONFIG, _data_keys(data_overrides))
     if device is not None:
         config = replace(config, train=replace(config.train, device=device))

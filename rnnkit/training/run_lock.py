@@ -3,7 +3,8 @@ writing there.
 
 The lock file is created with ``O_CREAT | O_EXCL`` (atomic: of two processes, one wins). A second process
 finding it is refused with :class:`RunLockedError` naming the holder, unless the holder is a dead process
-of this host (killed, say, by ``kill -9`` or a power loss): that stale lock is cleared and taken.
+of this host (killed, say, by ``kill -9`` or a power loss): that stale lock is cleared, with a note on
+stderr, and taken. A lock of another host (a shared file system) is never cleared: its pid means nothing here.
 
 Example:
     >>> import tempfile; run = Path(tempfile.mkdtemp())
@@ -19,6 +20,7 @@ import contextlib
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +68,10 @@ def acquire(run_dir: str | os.PathLike) -> Path:
                     f"{started}); wait for it to finish, or stop it; if it is gone, delete {path}"
                 ) from None
             path.unlink(missing_ok=True)  # a dead process's lock (or an unreadable one): stale
+            what = (
+                f"of pid {pid} on {host}, no longer running" if holder is not None else "that is unreadable"
+            )
+            print(f"rnnkit: {run_dir}: cleared a stale lock {what} ({path})", file=sys.stderr)
             continue
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(me) + "\n")
