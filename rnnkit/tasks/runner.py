@@ -7,7 +7,9 @@ A run folder holds everything about one run::
                           default recipe's choices (recipe.json: each with its reason)
       task.json           what the task learnt from the data (tokenizer, vocabulary, labels)
       model/              config.json + model.safetensors of the best model (rnnkit.models.load_model)
-      checkpoints/        resumable training state (rnnkit train --resume runs/NAME)
+      checkpoints/        resumable training state (rnnkit train --resume runs/NAME), each step verified
+                          by its manifest.json; a damaged newest one is passed over for the previous one
+      .lock               while an ``rnnkit train`` writes here: its pid, host and start time (one writer)
       metrics.jsonl       the training log, one JSON object per line
       results.json        test metrics, the baseline, sample predictions
       learning_curves.png and the task's plots (confusion matrix, forecast, ...)
@@ -15,6 +17,7 @@ A run folder holds everything about one run::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -40,6 +43,9 @@ from rnnkit.training.distributed import (
     restarted,
     restarts_allowed,
 )
+from rnnkit.training.durable import fault_point
+from rnnkit.training.manifest import MAX_JSON_BYTES, CheckpointCorruptError, check_safetensors
+from rnnkit.training.run_lock import run_lock
 from rnnkit.training.seed import seed_everything
 from rnnkit.training.trainer import Trainer
 
@@ -116,6 +122,14 @@ def fit(
 def _fit(
     config: RunConfig, run_dir: Path, resume_run: bool, quiet: bool, where: str, world: World | None
 ) -> RunResult:
+    main = world is None or world.is_main
+    with run_lock(run_dir) if main else contextlib.nullcontext():  # one writer: a second is refused
+        return _fit_locked(config, run_dir, resume_run, quiet, where, world)
+
+
+def _fit_locked(
+    config: RunConfig, run_dir: Path, resume_run: bool, quiet: bool, where: str, world: World | None
+) -> RunResult:
     if not resume_run and (latest_checkpoint(run_dir) is not None or (run_dir / RESULTS).exists()):
         raise FileExistsError(
             f"{run_dir} already holds a run; resume it with `rnnkit train --resume {run_dir}` "
@@ -138,7 +152,8 @@ def _fit(
     train_loader, val_loader, _ = task.loaders()
     # a checkpoint every epoch, or every 200 steps when epochs are long: a kill loses little
     every = min(max(1, len(train_loader)), 200) if hasattr(train_loader, "__len__") else 200
-    callbacks = [JsonlLogger(run_dir / LOG), CheckpointCallback(run_dir, every_steps=every, keep_last=2)]
+    saver = CheckpointCallback(run_dir, every_steps=every, keep_last=2)  # two: a fallback if one is damaged
+    callbacks = [JsonlLogger(run_dir / LOG), saver]
     if not quiet:
         callbacks.insert(0, ProgressBar())
     train_loader, val_loader, evaluate, parallel = parallel_training(
@@ -146,12 +161,13 @@ def _fit(
     )
     trainer = Trainer(model, task.train, task.compute_loss, evaluate, callbacks if main else [], parallel)
     if resume_run:
-        resume(trainer, run_dir)
+        saver.last_saved = resume(trainer, run_dir)
     started = time.perf_counter()
     trained = trainer.fit(train_loader, val_loader)
     barrier(world)  # every rank is done training before rank 0 writes the model and the results
     if not main:
         return RunResult(run_dir, trainer.model, task, {})
+    fault_point("final_save")
     model_dir = save_model(trainer.model, run_dir / "model", extra={"task": config.task})
     results = {
         "task": config.task,
@@ -161,12 +177,14 @@ def _fit(
             "seconds": round(time.perf_counter() - started, 1),
             "processes": 1 if world is None else world.size,
             "global_batch_size": config.train.batch_size,
+            "skipped_batches": trainer.state.skipped_batches,
         },
         **task.report(trainer.model),
         "model_dir": str(model_dir),
     }
     task.write_artifacts(trainer.model, run_dir, results)
     _plot_curves(run_dir)
+    fault_point("final_save")
     atomic_write_text(run_dir / RESULTS, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return RunResult(run_dir, trainer.model, task, results)
 
@@ -218,6 +236,7 @@ def load_run(
         raise FileNotFoundError(
             f"{run_dir}: not a run folder (no {RUN_CONFIG}); train one with `rnnkit train`"
         )
+    check_run_files(run_dir)
     config = load_run_config(run_dir / RUN_CONFIG, _data_keys(data_overrides))
     if device is not None:
         config = replace(config, train=replace(config.train, device=device))
@@ -225,6 +244,22 @@ def load_run(
     task.load_state(run_dir)
     model = load_model(run_dir / "model", device=task.device)
     return task, model
+
+
+def check_run_files(run_dir: Path) -> None:
+    """Refuse, before anything is parsed or allocated, a run folder whose config, task state or model
+    config is absurdly large, or whose weights' safetensors header is absurd. (Nothing in a run folder is
+    ever unpickled: YAML is read with ``safe_load``, weights with safetensors, the rest as JSON.)"""
+    for name in (RUN_CONFIG, "task.json", "model/config.json"):
+        path = run_dir / name
+        if path.is_file() and path.stat().st_size > MAX_JSON_BYTES:
+            raise CheckpointCorruptError(
+                f"{path}: {path.stat().st_size} bytes, more than the {MAX_JSON_BYTES} such a file may have; "
+                "this is not a run folder rnnkit wrote"
+            )
+    weights = run_dir / "model" / "model.safetensors"
+    if weights.is_file():
+        check_safetensors(weights)
 
 
 def predict(
@@ -258,6 +293,7 @@ def evaluate(
     pictures (confusion matrix, forecast, ...) are written into that folder instead.
     """
     run_dir = Path(run_dir)
+    check_run_files(run_dir)
     config = load_run_config(run_dir / RUN_CONFIG, _data_keys(data_overrides))
     if device is not None:
         config = replace(config, train=replace(config.train, device=device))

@@ -108,8 +108,10 @@ class JsonlLogger(Callback):
 
     Records, each with ``event``, ``step``, ``epoch`` and ``time`` (Unix seconds):
     ``start`` (``resumed``), ``train`` every ``every`` steps (``loss``, ``lr``, ``grad_norm`` before
-    clipping, ``items_per_s``), ``eval`` (the metrics, ``best``), ``epoch_end``, and ``end``
-    (``best_metric``, ``best_step``, ``stopped_early``). Non-finite numbers are written as null.
+    clipping, ``items_per_s``, ``skipped_batches``: updates skipped so far for a non-finite loss or
+    gradient), ``eval`` (the metrics, ``best``), ``epoch_end``, and ``end``
+    (``best_metric``, ``best_step``, ``stopped_early``, ``skipped_batches``).
+    Non-finite numbers are written as null.
 
     On resume the file is appended to; records the stopped run wrote after its checkpoint (steps the
     resumed run does again) are removed first, so each step appears once.
@@ -173,6 +175,7 @@ class JsonlLogger(Callback):
                 lr=lr,
                 grad_norm=_number(norm) if norm is not None else None,
                 items_per_s=round(rate, 1),
+                skipped_batches=getattr(trainer.state, "skipped_batches", 0),
             )
         )
 
@@ -193,6 +196,7 @@ class JsonlLogger(Callback):
                 best_metric=_number(best) if best is not None else None,
                 best_step=result.best_step,
                 stopped_early=result.stopped_early,
+                skipped_batches=getattr(trainer.state, "skipped_batches", 0),
             )
         )
 

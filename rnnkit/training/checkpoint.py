@@ -11,17 +11,27 @@
     trainer.safetensors    tensors inside the trainer state (the best weights), when there are any
     rng.safetensors        torch's CPU and CUDA RNG states (uint8)
 
-Atomicity: everything goes into a hidden temp directory beside it, which is renamed into place
-(``os.replace``) only when complete; then ``checkpoints/latest.json`` is rewritten atomically to point at
-it; then all but the newest ``keep_last`` are removed. A save killed or failing at any point leaves the
-previous checkpoint and ``latest.json`` as they were.
+    manifest.json          size and sha256 of each file above (rnnkit.training.manifest)
+
+Atomicity and durability: everything goes into a hidden temp directory beside it; its files and the
+directory are fsynced, it is renamed into place (``os.replace``) only when complete, and the parent
+directory is fsynced (:func:`rnnkit.training.durable.durable_replace`); then ``checkpoints/latest.json``
+is rewritten the same way to point at it; then all but the newest ``keep_last`` are removed. A save killed
+or failing at any point (a full disk: :class:`CheckpointWriteError`) leaves the previous checkpoint and
+``latest.json`` as they were.
+
+Resuming (:func:`resume`) verifies the manifest first and, when the newest checkpoint is truncated,
+bit-flipped or missing a file, falls back to the previous one, saying which and why. A checkpoint without a
+manifest (an older rnnkit) is loaded as *unverified*, with a line saying so.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import is_dataclass
 from pathlib import Path
@@ -30,11 +40,26 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnkit.config import atomic_write_text, to_dict
+from rnnkit.config import to_dict
+from rnnkit.errors import UserError
+from rnnkit.training.durable import durable_replace, durable_write_text, fault_point, fsync_path
+from rnnkit.training.manifest import (
+    MANIFEST,
+    CheckpointCorruptError,
+    check_safetensors,
+    read_json,
+    safe_name,
+    verify_manifest,
+    write_manifest,
+)
 from rnnkit.training.seed import get_rng_state, set_rng_state
 
 CHECKPOINTS, LATEST, FORMAT = "checkpoints", "latest.json", 1
 _TENSOR = "__tensor__"
+
+
+class CheckpointWriteError(UserError):
+    """A checkpoint could not be written (disk full, no permission); the previous one is intact."""
 
 
 def split_tensors(value: Any, prefix: str = "") -> tuple[Any, dict[str, Tensor]]:
@@ -111,26 +136,44 @@ def save_checkpoint(
         raise ValueError(f"keep_last must be >= 1 or None, got {keep_last}")
     step = _step_of(trainer_state) if step is None else step
     root = Path(directory) / CHECKPOINTS
+    try:
+        return _save(root, step, model, optimizer, scheduler, trainer_state, extra, keep_last)
+    except OSError as error:
+        what = "the disk is full: free some space" if error.errno == errno.ENOSPC else "check the folder"
+        previous = latest_checkpoint(directory)
+        kept = f"the previous checkpoint {previous} is intact" if previous else "no earlier checkpoint"
+        raise CheckpointWriteError(
+            f"{root}: cannot write checkpoint step-{step} ({error.strerror or error}); {kept}; {what}, then "
+            f"`rnnkit train --resume {directory}`"
+        ) from error
+
+
+def _save(root: Path, step: int, model, optimizer, scheduler, trainer_state, extra, keep_last) -> Path:
     root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".*.tmp"):  # left by a process killed while saving
+        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
     final = root / f"step-{step}"
     tmp = Path(tempfile.mkdtemp(prefix=f".step-{step}.", suffix=".tmp", dir=root))
     try:
         _write(tmp, model, optimizer, scheduler, trainer_state, extra, step)
+        write_manifest(tmp)
+        fault_point("checkpoint")
         if final.exists():  # the same step saved again (e.g. at the end of training): swap it out
             old = Path(tempfile.mkdtemp(prefix=f".old-{final.name}.", suffix=".tmp", dir=root))
             os.replace(final, old / final.name)
-            os.replace(tmp, final)
+            durable_replace(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(tmp, final)
+            durable_replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    atomic_write_text(root / LATEST, json.dumps({"step": step, "path": final.name}) + "\n")
+    durable_write_text(root / LATEST, json.dumps({"step": step, "path": final.name}) + "\n")
     if keep_last is not None:
         for stale in _complete(root)[:-keep_last]:
             if stale != final:
                 shutil.rmtree(stale, ignore_errors=True)
+        fsync_path(root)
     return final
 
 
@@ -152,6 +195,7 @@ def _write(path: Path, model, optimizer, scheduler, trainer_state, extra, step: 
     }
     meta_text = json.dumps(meta, indent=1) + "\n"
     save_weights(model, path / WEIGHTS_FILE)
+    fault_point("checkpoint")
     name = getattr(type(model), "model_name", None)
     if name is not None and is_dataclass(getattr(model, "config", None)):
         header = {"model": name, "config": to_dict(model.config), "extra": extra or {}}
@@ -159,6 +203,7 @@ def _write(path: Path, model, optimizer, scheduler, trainer_state, extra, step: 
     if optimizer is not None:
         optimizer_json, optimizer_tensors = split_tensors(optimizer.state_dict())
         save_file(optimizer_tensors, str(path / "optimizer.safetensors"))
+        fault_point("checkpoint")
         (path / "optimizer.json").write_text(json.dumps(optimizer_json) + "\n", encoding="utf-8")
     if trainer_tensors:
         save_file(trainer_tensors, str(path / "trainer.safetensors"))
@@ -174,27 +219,69 @@ def _step_of(trainer_state: dict[str, Any]) -> int:
 
 
 def _complete(root: Path) -> list[Path]:
-    """The finished checkpoint directories under ``root``, oldest step first."""
+    """The finished checkpoint directories under ``root`` (with a trainer.json, or a manifest that
+    will say what is missing), oldest step first."""
     found = []
     for child in root.glob("step-*"):
         number = child.name[len("step-") :]
-        if number.isdigit() and (child / "trainer.json").is_file():
+        finished = (child / "trainer.json").is_file() or (child / MANIFEST).is_file()
+        if number.isdigit() and finished:
             found.append((int(number), child))
     return [path for _, path in sorted(found)]
 
 
+def _pointed(root: Path) -> Path | None:
+    try:
+        name = read_json(root / LATEST, limit=2**16)["path"]  # type: ignore[index]
+        return safe_name(root, name, str(root / LATEST))
+    except (OSError, KeyError, TypeError, CheckpointCorruptError):
+        return None
+
+
 def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
     """The checkpoint ``directory/checkpoints/latest.json`` points at (falling back to the highest complete
-    ``step-N`` if that one is missing); None when the run has none."""
+    ``step-N`` if that one is missing); None when the run has none. Nothing is verified here."""
     root = Path(directory) / CHECKPOINTS
-    try:
-        pointed = root / json.loads((root / LATEST).read_text(encoding="utf-8"))["path"]
-        if (pointed / "trainer.json").is_file():
-            return pointed
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    pointed = _pointed(root)
+    if pointed is not None and (pointed / "trainer.json").is_file():
+        return pointed
     complete = _complete(root) if root.is_dir() else []
     return complete[-1] if complete else None
+
+
+def good_checkpoint(directory: str | os.PathLike) -> tuple[Path, str, list[str]]:
+    """The newest checkpoint of run ``directory`` whose manifest checks: ``(path, "verified" or
+    "unverified", notes)``, the notes saying which newer checkpoints were passed over and why.
+
+    Raises:
+        FileNotFoundError: the run has no checkpoint.
+        CheckpointCorruptError: every checkpoint is damaged (each named with its reason).
+    """
+    root = Path(directory) / CHECKPOINTS
+    candidates = list(reversed(_complete(root))) if root.is_dir() else []
+    pointed = _pointed(root)
+    if pointed is not None and pointed in candidates:
+        candidates.remove(pointed)
+        candidates.insert(0, pointed)
+    if not candidates:
+        raise FileNotFoundError(f"{directory}: no checkpoint here (expected {root / LATEST})")
+    notes: list[str] = []
+    for candidate in candidates:
+        try:
+            status = verify_manifest(candidate)
+        except CheckpointCorruptError as error:
+            notes.append(f"checkpoint {candidate} is damaged: {error}")
+            continue
+        if notes:
+            notes.append(f"resuming from the previous checkpoint {candidate.name} instead")
+        if status == "unverified":
+            notes.append(
+                f"checkpoint {candidate} has no {MANIFEST} (an older rnnkit wrote it): loaded unverified"
+            )
+        return candidate, status, notes
+    raise CheckpointCorruptError(
+        "no usable checkpoint: " + "; ".join(notes) + "; start the run again in a new folder"
+    )
 
 
 def checkpoint_path(path: str | os.PathLike) -> Path:
@@ -213,8 +300,8 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
 def checkpoint_info(path: str | os.PathLike) -> dict[str, Any]:
     """``trainer.json`` of a checkpoint (or a run's latest): step, extra, schedule, progress; no tensors."""
     path = checkpoint_path(path)
-    meta = json.loads((path / "trainer.json").read_text(encoding="utf-8"))
-    if meta.get("format") != FORMAT:
+    meta = read_json(path / "trainer.json")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(
             f"{path / 'trainer.json'}: checkpoint format {meta.get('format')!r}, expected {FORMAT}"
         )
@@ -244,6 +331,8 @@ def load_checkpoint(
 
     meta = checkpoint_info(directory)
     path = Path(meta["path"])
+    for file in path.glob("*.safetensors"):
+        check_safetensors(file)  # an absurd header is refused before anything is allocated
     param = next(iter(model.parameters()), None)
     device = str(param.device) if param is not None else "cpu"
     missing, unexpected = load_model(model, str(path / WEIGHTS_FILE), strict=False, device=device)
@@ -253,7 +342,7 @@ def load_checkpoint(
             f"missing tensors {sorted(missing)}, unexpected tensors {sorted(unexpected)}"
         )
     if optimizer is not None:
-        plain = json.loads((path / "optimizer.json").read_text(encoding="utf-8"))
+        plain = read_json(path / "optimizer.json")
         state = merge_tensors(plain, load_file(str(path / "optimizer.safetensors")))
         state["state"] = {int(k): v for k, v in state["state"].items()}  # JSON made the indices strings
         for group in state["param_groups"]:
@@ -271,14 +360,24 @@ def load_checkpoint(
 
 
 def resume(trainer: Any, path: str | os.PathLike) -> Path:
-    """Load the checkpoint at ``path`` (a step directory, or a run's latest) into ``trainer``: model,
-    optimizer, schedule, RNGs and progress. The next ``trainer.fit`` continues the run; returns the
-    checkpoint's directory.
+    """Load the checkpoint at ``path`` (a step directory, or a run's newest verified one) into ``trainer``:
+    model, optimizer, schedule, RNGs and progress. The next ``trainer.fit`` continues the run; returns the
+    checkpoint's directory. Damaged newer checkpoints passed over, and an unverified one (no manifest), are
+    each said in a line on stderr.
 
     Raises:
         FileNotFoundError: no checkpoint there.
+        CheckpointCorruptError: the step directory given, or every checkpoint of the run, is damaged.
     """
-    found = checkpoint_path(path)
+    path = Path(path)
+    if (path / "trainer.json").is_file():
+        found, notes = path, []
+        if verify_manifest(path) == "unverified":
+            notes.append(f"checkpoint {path} has no {MANIFEST} (an older rnnkit wrote it): loaded unverified")
+    else:
+        found, _, notes = good_checkpoint(path)
+    for note in notes:
+        print(f"rnnkit: {note}", file=sys.stderr)
     state = load_checkpoint(found, trainer.model, trainer.optimizer, trainer.scheduler)
     trainer.load_state_dict(state)
     return found

@@ -13,6 +13,7 @@ from typing import Literal
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("constant", "linear", "cosine")
 PRECISIONS = ("off", "bf16", "fp16", "auto")
+NONFINITE = ("stop", "skip_batch")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class TrainConfig:
         log_every: how often the logging callbacks record the loss (in steps).
         eval_every: evaluate every this many steps, or ``"epoch"`` at the end of each epoch.
         device: ``"auto"`` (CUDA when available, else CPU) or any torch device string (``"cuda:1"``).
+        on_nonfinite: what a NaN or infinite loss or gradient norm does: ``"stop"`` ends the run with an
+            error naming the step and the last good checkpoint (resume from it with a lower ``lr``);
+            ``"skip_batch"`` skips that optimiser update (the schedule still advances) and counts it in
+            ``TrainState.skipped_batches``. Under fp16 with a gradient scaler, infinite gradients are the
+            scaler's to skip and only the loss is checked.
 
     Example:
         >>> TrainConfig(lr=3e-4, schedule="cosine", warmup_steps=100).optimizer
@@ -80,6 +86,7 @@ class TrainConfig:
     log_every: int = 10
     eval_every: int | Literal["epoch"] = "epoch"
     device: str = "auto"
+    on_nonfinite: Literal["stop", "skip_batch"] = "stop"
 
     def __post_init__(self) -> None:
         if isinstance(self.betas, list):  # a list from hand-written code; keep the config hashable
@@ -124,6 +131,7 @@ class TrainConfig:
             ("schedule", SCHEDULES),
             ("mode", ("min", "max")),
             ("mixed_precision", PRECISIONS),
+            ("on_nonfinite", NONFINITE),
         ]:
             if getattr(self, name) not in options:
                 raise ValueError(f"TrainConfig.{name} must be one of {options}, got {getattr(self, name)!r}")

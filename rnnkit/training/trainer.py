@@ -33,7 +33,9 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.data.batching import move_to_device
+from rnnkit.errors import UserError
 from rnnkit.training.config import TrainConfig
+from rnnkit.training.durable import fault_point
 from rnnkit.training.optim import build_optimizer, build_scheduler
 from rnnkit.training.seed import preserved_rng, seed_everything, seed_loader
 
@@ -58,6 +60,9 @@ class TrainResult:
 class TrainState:
     """The progress of a run, as plain JSON: all a resume needs besides weights, optimiser and RNGs.
 
+    ``skipped_batches`` counts the updates skipped for a non-finite loss or gradient
+    (``TrainConfig.on_nonfinite="skip_batch"``).
+
     ``epoch`` and ``batch_in_epoch`` count from 0: ``batch_in_epoch`` batches of epoch ``epoch`` are done.
     """
 
@@ -69,7 +74,12 @@ class TrainState:
     bad_evaluations: int = 0
     last_eval_step: int | None = None
     stopped_early: bool = False
+    skipped_batches: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
+
+
+class NonFiniteError(UserError):
+    """A NaN or infinite loss or gradient with ``TrainConfig.on_nonfinite="stop"``."""
 
 
 def batch_size_of(batch: Any) -> int:
@@ -259,10 +269,16 @@ class Trainer:
             loss, items = self.parallel.step(self, batch)
         if self.scaler is not None:
             self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
+        fault_point("step")
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
         if self.config.clip_grad_norm is not None:
-            params = [p for group in self.optimizer.param_groups for p in group["params"]]
             self.last_grad_norm = nn.utils.clip_grad_norm_(params, self.config.clip_grad_norm)
         lr = float(self.optimizer.param_groups[0]["lr"])
+        if not self._finite(loss, params):
+            self.optimizer.zero_grad(set_to_none=True)
+            self.state.skipped_batches += 1
+            self.scheduler.step()
+            return loss.detach(), lr, items
         if self.scaler is not None:
             self.scaler.step(self.optimizer)  # skipped when the gradients overflowed
             self.scaler.update()
@@ -270,6 +286,30 @@ class Trainer:
             self.optimizer.step()
         self.scheduler.step()
         return loss.detach(), lr, items
+
+    def _finite(self, loss: Tensor, params: list[Tensor]) -> bool:
+        """False when the loss or the gradient norm is NaN / inf and ``on_nonfinite`` skips the batch;
+        raises :class:`NonFiniteError` when it stops."""
+        checks = [loss.detach().float()]
+        if self.scaler is None:  # with a scaler, overflowing gradients are its to skip
+            norm = self.last_grad_norm if self.config.clip_grad_norm is not None else None
+            if norm is None:
+                grads = [p.grad.detach().float().norm() for p in params if p.grad is not None]
+                norm = torch.stack(grads).norm() if grads else torch.zeros((), device=self.device)
+            checks.append(norm.float())
+        values = torch.stack([c.to(self.device) for c in checks])
+        if bool(torch.isfinite(values).all()):
+            return True
+        if self.config.on_nonfinite == "skip_batch":
+            return False
+        step = self.state.step + 1
+        saved = next((c.last_saved for c in self.callbacks if getattr(c, "last_saved", None)), None)
+        where = f"the last good checkpoint is {saved}" if saved else "no checkpoint was saved before it"
+        what = "loss" if not math.isfinite(float(values[0])) else "gradient norm"
+        raise NonFiniteError(
+            f"step {step}: the {what} is {float(values[0] if what == 'loss' else values[1])}; {where}. "
+            f"Lower train.lr (or set train.clip_grad_norm) and resume, or set train.on_nonfinite=skip_batch"
+        )
 
     def forward_loss(self, model: nn.Module, batch: Any) -> Tensor:
         """``compute_loss(model, batch)`` under autocast, checked to be a scalar (``batch`` on the device)."""
@@ -299,6 +339,7 @@ class Trainer:
         The global random generators are left as they were (a DataLoader draws a seed from them for every
         iterator), so training continues identically with or without an evaluation in between.
         """
+        fault_point("eval")
         was_training = self.model.training
         self.model.eval()
         try:

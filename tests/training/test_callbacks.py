@@ -82,7 +82,17 @@ def test_jsonl_log_is_valid_json_and_appends_on_resume(tmp_path):
     evals = [(r["step"], r["val_loss"]) for r in records if r["event"] == "eval"]
     assert evals == [(4, 0.5), (8, None), (12, 0.4), (16, 0.3), (20, 0.2), (24, 0.1)]  # NaN -> null
     train_record = next(r for r in records if r["event"] == "train")
-    assert set(train_record) == {"event", "step", "epoch", "time", "loss", "lr", "grad_norm", "items_per_s"}
+    assert set(train_record) == {
+        "event",
+        "step",
+        "epoch",
+        "time",
+        "loss",
+        "lr",
+        "grad_norm",
+        "items_per_s",
+        "skipped_batches",
+    }
     assert [r["epoch"] for r in records if r["event"] == "epoch_end"] == [0, 1, 2]
     assert records[-1]["event"] == "end" and records[-1]["best_step"] == 24
 

@@ -51,7 +51,7 @@ def test_files_are_safetensors_and_json_only(tmp_path):
     assert path == tmp_path / "checkpoints" / "step-3"
     names = sorted(p.name for p in path.iterdir())
     assert names == [
-        "model.safetensors", "optimizer.json", "optimizer.safetensors", "rng.safetensors",
+        "manifest.json", "model.safetensors", "optimizer.json", "optimizer.safetensors", "rng.safetensors",
         "trainer.json", "trainer.safetensors",
     ]  # fmt: skip
     for file in path.iterdir():
