@@ -166,11 +166,11 @@ class ConvFrontend(nn.Module):
         )
         y = _ACTIVATIONS[self.activation](y)  # (B, C', T)
         y = y.masked_fill(~valid.unsqueeze(1), float("-inf"))
-        pooled_steps = -(-steps // self.pool_size)
-        y = F.pad(y, (0, pooled_steps * self.pool_size - steps), value=float("-inf"))
-        z = F.max_pool1d(y, self.pool_size).transpose(1, 2)  # (B, T', C')
+        # ceil_mode keeps the partial last window: T' = ceil(T / p), with no Python arithmetic on T (so an
+        # ONNX export keeps T dynamic)
+        z = F.max_pool1d(y, self.pool_size, ceil_mode=True).transpose(1, 2)  # (B, T', C')
         lengths = self.output_lengths(lengths)
-        pooled_valid = torch.arange(pooled_steps, device=x.device) < lengths.unsqueeze(1)  # (B, T')
+        pooled_valid = torch.arange(z.size(1), device=x.device) < lengths.unsqueeze(1)  # (B, T')
         z = z.masked_fill(~pooled_valid.unsqueeze(-1), 0.0)
         return self.dropout(z), lengths
 
