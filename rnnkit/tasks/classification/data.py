@@ -51,6 +51,11 @@ class ClassificationData:
             are matched as the tokenizer writes them (lower-case them for glove.6B); the share found is
             reported. None: a random embedding (the default recipe picks GloVe for English text when it
             is installed).
+        encoding: how the table files are decoded: ``auto`` (a byte-order mark, else UTF-8, else cp949 /
+            EUC-KR when the bytes are Korean, else Latin-1; the choice is logged), or any Python codec
+            (``utf-8``, ``cp949``, ``euc-kr``, ``latin-1``, ``utf-16``).
+        on_bad_rows: ``error`` (a bad row stops the run, naming its file and line) or ``skip`` (bad rows
+            are left out, with their count and the first line numbers in a warning).
         top_k: ``predict`` also lists the k most likely labels of each text (1: the best one only);
             ``rnnkit predict RUN --set top_k=3``, or ``{"options": {"top_k": 3}}`` in a served request.
     """
@@ -80,6 +85,8 @@ class ClassificationData:
     tfidf_baseline: bool = True
     embeddings: str | None = None
     top_k: int = 1
+    encoding: str = "auto"
+    on_bad_rows: Literal["error", "skip"] = "error"
 
     def __post_init__(self) -> None:
         for name in ("val_fraction", "test_fraction"):
@@ -95,6 +102,9 @@ class ClassificationData:
             raise ValueError(f"ClassificationData.max_length must be >= 1 or None, got {self.max_length}")
         if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 1:
             raise ValueError(f"ClassificationData.top_k must be an integer >= 1, got {self.top_k!r}")
+        from rnnkit.data.encodings import check_encoding
+
+        check_encoding(self.encoding)
         if self.max_word_length < 1:
             raise ValueError(f"ClassificationData.max_word_length must be >= 1, got {self.max_word_length}")
 
@@ -116,7 +126,8 @@ def read_table(data: ClassificationData, path: str | Path) -> list[TextExample]:
     """The labelled texts of one table file (``data.text_column``, ``data.label_column``)."""
     from rnnkit.data.loaders_table import load_table
 
-    return load_table(path, table_format_of(data, path), text=data.text_column, label=data.label_column)
+    return load_table(path, table_format_of(data, path), text=data.text_column, label=data.label_column,
+                      encoding=data.encoding, on_bad_rows=data.on_bad_rows)  # fmt: skip
 
 
 def load_splits(data: ClassificationData) -> dict[str, list[TextExample]]:
