@@ -2,6 +2,6 @@
 
 import sys
 
-from rnnkit.cli.main import main
+from rnnkit.cli.main import run
 
-sys.exit(main())
+sys.exit(run())

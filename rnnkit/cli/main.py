@@ -1,13 +1,22 @@
-"""``rnnkit <command>``: registers the sub-commands and runs the chosen one."""
+"""``rnnkit <command>``: registers the sub-commands and runs the chosen one.
+
+:func:`main` raises what a command raises (for tests and callers); :func:`run`, the console script, turns an
+error the user can fix into one line on stderr and exit status 2, and anything else (a bug) into its
+traceback, a request to report it, and status 1. ``--debug`` (anywhere) or ``RNNKIT_DEBUG=1`` keeps the
+traceback of user errors too.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from rnnkit import __version__
 from rnnkit.cli import data, demo, evaluate, experiment, inspect, predict, report, serve, train, tune
+from rnnkit.errors import UserError
 
 COMMANDS = (train, evaluate, predict, inspect, report, experiment, data, demo, serve, tune)
 
@@ -17,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rnnkit", description="Readable, fast, inspectable RNNs on PyTorch."
     )
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of every error (also: RNNKIT_DEBUG=1)"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)
@@ -32,3 +44,59 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     return args.run(args)
+
+
+USER_ERRORS = (UserError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+               PermissionError)  # fmt: skip
+"""What :func:`run` reports in one line: rnnkit's own :class:`~rnnkit.errors.UserError` and the file
+system's errors about a path the user gave."""
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """The ``rnnkit`` console script: :func:`main`, with user errors as one line on stderr (status 2) and
+    bugs as a traceback plus a request to report them (status 1).
+
+    Example:
+        >>> run(["train", "no_such_config.yaml"])  # doctest: +SKIP
+        rnnkit train: error: no_such_config.yaml: no such file ...
+        2
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("RNNKIT_DEBUG", "") not in ("", "0")
+    args = [a for a in args if a != "--debug"]
+    command = next((a for a in args if not a.startswith("-")), "")
+    where = f"rnnkit {command}".rstrip()
+    try:
+        return main(args)
+    except USER_ERRORS as error:
+        if debug:
+            traceback.print_exc()
+        print(f"{where}: error: {one_line(error)}", file=sys.stderr)
+        if not debug:
+            print("(run again with --debug for the traceback)", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        print(
+            f"{where}: this is a bug in rnnkit, not in your input: please report it with the traceback "
+            f"above, the command and `rnnkit --version` ({__version__})",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message on one line (a file error names its path).
+
+    Example:
+        >>> one_line(FileNotFoundError(2, "No such file or directory", "x.csv"))
+        'x.csv: No such file or directory'
+        >>> one_line(ValueError("a\\nb"))
+        'a b'
+    """
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return " ".join(str(error).split()) or type(error).__name__
