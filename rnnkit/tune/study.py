@@ -115,9 +115,9 @@ def search(
             f"on the validation split ({direction}); searching {searched_keys}")  # fmt: skip
     work = output / ".trials"
     for number in range(trials):
-        cheapest = min((r["setup_seconds"] + (r["first_epoch_seconds"] or 0) for r in result.records
-                        if "setup_seconds" in r), default=0.0)  # fmt: skip
-        if result.records and not budget.fits(cheapest):
+        slowest = max((r["setup_seconds"] + (r["first_epoch_seconds"] or 0) for r in result.records
+                       if "setup_seconds" in r), default=0.0)  # fmt: skip
+        if result.records and not budget.fits(slowest):  # the next trial may be as slow as any so far
             result.stopped_by = "budget"
             break
         _run_trial(study, number, result, work / f"{number:03d}", log)
