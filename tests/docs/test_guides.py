@@ -169,6 +169,18 @@ def test_the_doctests_of_the_generator_and_the_hook_pass() -> None:
         assert outcome.attempted > 0 and outcome.failed == 0, module.__name__
 
 
+@pytest.mark.parametrize("page", guide_pages(), ids=lambda p: p.name)
+def test_every_run_config_in_the_guide_loads(page: Path, tmp_path: Path) -> None:
+    from rnnkit.tasks.base import load_run_config
+
+    for k, block in enumerate(
+        re.findall(r"^```yaml\n(.*?)^```", page.read_text(encoding="utf-8"), re.DOTALL | re.M)
+    ):
+        path = tmp_path / f"config{k}.yaml"
+        path.write_text(block, encoding="utf-8")
+        assert load_run_config(path).task, (page.name, k)
+
+
 def test_the_examples_in_help_parse_too() -> None:
     for parser in cli_reference.subcommands().values():
         for line in command_lines(f"```bash\n{parser.epilog or ''}\n```\n"):
