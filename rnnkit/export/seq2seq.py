@@ -26,6 +26,7 @@ Batch, source length and prompt length are dynamic axes; the recurrent layers ar
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from pathlib import Path
@@ -159,23 +160,27 @@ def _write_decoding(out_dir: Path, kind: str, config: Any, **sizes: int | None) 
     return path
 
 
-def _check_args(model: nn.Module, kind: type, out_dir: Path, opset: int) -> Path:
+def _prepare(model: nn.Module, kind: type, out_dir: Path, opset: int) -> tuple[Any, Path]:
+    """Check the arguments; return the model to trace (a CPU copy of one elsewhere) and the created folder."""
     if not isinstance(model, kind):
         raise TypeError(f"expected a {kind.__name__}, got {type(model).__name__}")
     if isinstance(opset, bool) or not isinstance(opset, int) or opset < 14:
         raise ValueError(f"opset must be an int >= 14, got {opset!r}")
+    if any(p.device.type != "cpu" for p in model.parameters()):
+        model = copy.deepcopy(model).cpu()  # the graphs are traced with CPU examples
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return out_dir
+    return model, out_dir
 
 
 def export_seq2seq(model: Seq2Seq, out_dir: Path, opset: int = 17) -> dict[str, Path]:
     """Write ``encoder.onnx``, ``decoder_step.onnx`` and ``decoding.json`` of ``model`` into ``out_dir``.
 
     The graphs follow the contract of this module's docstring; the model is exported in eval mode (its mode
-    is restored after). Returns ``{"encoder": ..., "decoder_step": ..., "decoding": ...}``, the paths written.
+    is restored after; a model on another device is copied to the CPU). ``out_dir`` is created if needed.
+    Returns ``{"encoder": ..., "decoder_step": ..., "decoding": ...}``, the paths written.
     """
-    out_dir = _check_args(model, Seq2Seq, out_dir, opset)
+    model, out_dir = _prepare(model, Seq2Seq, out_dir, opset)
     c, was_training = model.config, model.training
     model.eval()
     try:
@@ -216,9 +221,10 @@ def export_generator(model: SequenceGenerator, out_dir: Path, opset: int = 17) -
     """Write ``prompt.onnx``, ``decoder_step.onnx`` and ``decoding.json`` of ``model`` into ``out_dir``.
 
     The graphs follow the contract of this module's docstring; the model is exported in eval mode (its mode
-    is restored after). Returns ``{"prompt": ..., "decoder_step": ..., "decoding": ...}``, the paths written.
+    is restored after; a model on another device is copied to the CPU). ``out_dir`` is created if needed.
+    Returns ``{"prompt": ..., "decoder_step": ..., "decoding": ...}``, the paths written.
     """
-    out_dir = _check_args(model, SequenceGenerator, out_dir, opset)
+    model, out_dir = _prepare(model, SequenceGenerator, out_dir, opset)
     c, was_training = model.config, model.training
     model.eval()
     try:

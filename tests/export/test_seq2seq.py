@@ -146,8 +146,10 @@ def test_seq2seq_greedy_and_beam_equal_rnnkit(name, tmp_path):
 
 
 def test_seq2seq_lists_of_ids_and_default_length(tmp_path):
-    model = seq2seq_model("gru2-gru-general-zeros", sharp=True)
+    model = seq2seq_model("gru2-gru-general-zeros", sharp=True).train()
     export_seq2seq(model, tmp_path, opset=17)
+    assert model.training  # exported in eval mode, the mode restored
+    model.eval()
     rows = [[5, 6, 7, 8], [9, 10]]
     got = OrtSeq2Seq(tmp_path).translate(rows, strategy="beam", beam_size=2)
     src, lengths = torch.tensor([[5, 6, 7, 8], [9, 10, 0, 0]]), torch.tensor([4, 2])
@@ -372,3 +374,16 @@ def test_missing_or_foreign_folder_names_the_file(tmp_path):
     (tmp_path / "decoding.json").write_text('{"format": 1, "model": "seq2seq", "vocab_size": "x"}')
     with pytest.raises(ValueError, match="field 'vocab_size' must be an int"):
         OrtSeq2Seq(tmp_path)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_a_model_on_the_gpu_exports_from_a_cpu_copy(tmp_path):
+    model = seq2seq_model("bilstm-lstm2-additive-feeding", sharp=True)
+    export_seq2seq(model.cuda(), tmp_path, opset=17)
+    assert next(model.parameters()).is_cuda
+    src, lengths = sources(4, 6, seed=5)
+    expected, _ = model.cpu().translate(src, lengths, max_length=8, strategy="beam", beam_size=3)
+    got = OrtSeq2Seq(tmp_path).translate(
+        src.numpy(), lengths.numpy(), max_length=8, strategy="beam", beam_size=3
+    )
+    np.testing.assert_array_equal(got.tokens, expected.tokens.numpy())
