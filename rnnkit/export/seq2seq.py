@@ -12,8 +12,8 @@ Graph contract (every array is batch-first, so a beam reorders all of them with 
   ``h`` with ``proj_size``), float32; the decoder step also carries ``feed`` ``(N, Hd)`` under input feeding;
 * ``decoder_step.onnx`` takes ``tokens`` ``(N,)`` int64, then every state input, then the inputs that do not
   change while decoding (``memory (N, S, Hk)``, ``keys (N, S, A)``, ``src_lengths (N,)`` int64 for Seq2Seq,
-  ``condition_vector (N, S)`` for a generator conditioned at every step); it returns ``logits`` ``(N, V)`` and
-  ``next_<name>`` for each state input ``<name>``;
+  ``condition_vector (N, C + E)`` for a generator conditioned at every step); it returns ``logits (N, V)``
+  and ``next_<name>`` for each state input ``<name>``;
 * ``encoder.onnx``: ``src (B, S)`` int64, ``src_lengths (B,)`` int64 in ``[1, S]`` -> the step's state and
   constant inputs (``state_*``, ``feed``, ``memory``, ``keys``); the ``src_lengths`` are the caller's own;
 * ``prompt.onnx``: ``tokens (B, T)`` int64, ``lengths (B,)`` int64, ``condition (B, C)`` float32 and

@@ -36,6 +36,10 @@ SEQ2SEQ = {
         encoder=RNNConfig(cell="lstm", hidden_size=4, bidirectional=True, layer_norm=True),
         decoder=RNNConfig(cell="lstm", hidden_size=8, layer_norm=True), attention="dot",
     ),
+    "gru2-bridge-lstm2-general": dict(
+        encoder=RNNConfig(cell="gru", hidden_size=5, num_layers=2), decoder=RNNConfig(cell="lstm", hidden_size=6,
+        num_layers=2), attention="general",
+    ),
     "bigru2-learned-init-tied": dict(
         encoder=RNNConfig(cell="gru", hidden_size=5, num_layers=2, bidirectional=True), embedding_dim=9,
         decoder=RNNConfig(cell="gru", hidden_size=9, learn_initial_state=True), bridge=False,
