@@ -69,6 +69,21 @@ EXPECTED = {
         },
         ["t04_gates.png", "t04_cell.png", "t04_forget.png"],
     ),
+    "t07_conv_lstm_korean_reviews": (
+        {
+            "data": lambda v: isinstance(v, str) and v,
+            "test_accuracy": lambda v: 0 <= v <= 1,
+            "majority_class_accuracy": lambda v: 0 < v <= 1,
+            "tfidf_lr_accuracy": lambda v: isinstance(v, str) or 0 <= v <= 1,
+            "steps_after_conv_same": lambda v: v >= 1,
+            "steps_bilstm_sees": lambda v: v >= 1,
+            "bilstm_output_size": lambda v: v % 2 == 0,  # two directions, concatenated
+            "saliency": lambda v: len(v) >= 2,
+            "served_response": lambda v: json.loads(v)["outputs"][0]["label"] != "",
+            "server_stopped": lambda v: v is True,
+        },
+        ["t07_saliency.png", "t07_gates.png"],
+    ),
 }
 
 
