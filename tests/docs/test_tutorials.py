@@ -84,6 +84,21 @@ EXPECTED = {
         },
         ["t07_saliency.png", "t07_gates.png"],
     ),
+    "t08_forecasting": (
+        {
+            "airline_data": lambda v: isinstance(v, str) and v,
+            "temperatures_data": lambda v: isinstance(v, str) and v,
+            "airline_rnn_mae": lambda v: v > 0,
+            "airline_seasonal_naive_mae": lambda v: v > 0,
+            "airline_holt_winters_mae": lambda v: v > 0,
+            "temperatures_rnn_mase": lambda v: v > 0,
+            "temperatures_holt_winters_mase": lambda v: v > 0,
+            "airline_coverage_0.1_0.9": lambda v: 0 <= v <= 1,
+            "airline_after_the_data": lambda v: len(v) == 12 and all(x > 0 for x in v),
+            "temperatures_after_the_data": lambda v: len(v) == 7,
+        },
+        ["t08_forecasting.png"],
+    ),
 }
 
 
