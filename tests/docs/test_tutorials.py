@@ -69,6 +69,36 @@ EXPECTED = {
         },
         ["t04_gates.png", "t04_cell.png", "t04_forget.png"],
     ),
+    "t07_conv_lstm_korean_reviews": (
+        {
+            "data": lambda v: isinstance(v, str) and v,
+            "test_accuracy": lambda v: 0 <= v <= 1,
+            "majority_class_accuracy": lambda v: 0 < v <= 1,
+            "tfidf_lr_accuracy": lambda v: isinstance(v, str) or 0 <= v <= 1,
+            "steps_after_conv_same": lambda v: v >= 1,
+            "steps_bilstm_sees": lambda v: v >= 1,
+            "bilstm_output_size": lambda v: v % 2 == 0,  # two directions, concatenated
+            "saliency": lambda v: len(v) >= 2,
+            "served_response": lambda v: json.loads(v)["outputs"][0]["label"] != "",
+            "server_stopped": lambda v: v is True,
+        },
+        ["t07_saliency.png", "t07_gates.png"],
+    ),
+    "t08_forecasting": (
+        {
+            "airline_data": lambda v: isinstance(v, str) and v,
+            "temperatures_data": lambda v: isinstance(v, str) and v,
+            "airline_rnn_mae": lambda v: v > 0,
+            "airline_seasonal_naive_mae": lambda v: v > 0,
+            "airline_holt_winters_mae": lambda v: v > 0,
+            "temperatures_rnn_mase": lambda v: v > 0,
+            "temperatures_holt_winters_mase": lambda v: v > 0,
+            "airline_coverage_0.1_0.9": lambda v: 0 <= v <= 1,
+            "airline_after_the_data": lambda v: len(v) == 12 and all(x > 0 for x in v),
+            "temperatures_after_the_data": lambda v: len(v) == 7,
+        },
+        ["t08_forecasting.png"],
+    ),
 }
 
 
