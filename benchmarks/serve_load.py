@@ -10,6 +10,12 @@ SIGTERM and must exit 0.
 
     python benchmarks/serve_load.py runs/chatterbot                 # 3 rounds x 1000 requests, 32 clients
     python benchmarks/serve_load.py runs/chatterbot --quick         # a smoke run (CI): never timed
+    python benchmarks/serve_load.py runs/chatterbot --soak 60       # 60 s of valid and invalid requests
+
+``--soak S``: one micro-batching server, ``C`` clients for ``S`` seconds sending a mix of valid requests and
+invalid ones (malformed JSON, wrong types, too long an input, too many inputs, an unknown model, an option
+too large, a body over the limit); it fails on a 5xx, a dropped connection or a status other than the
+one expected, and prints the server's RSS after warm-up and at the end (``--quick --soak S``: 3 s).
 """
 
 from __future__ import annotations
@@ -142,6 +148,93 @@ async def load(url: str, requests: int, clients: int, limit_s: float, tally: Tal
         return done / (time.perf_counter() - started)
 
 
+def soak_requests(name: str) -> list[tuple[str, bytes, int]]:
+    """(path, body, the status it must get): valid requests and every kind of invalid one, in a cycle."""
+    predict = f"/v1/models/{name}/predict"
+    return [
+        (predict, b'{"inputs": ["hello there"]}', 200),
+        (predict, '{"inputs": ["오늘 기분이 좋아", "ok"]}'.encode(), 200),
+        (f"/v1/models/{name}/inspect", b'{"input": "what is your favorite food?"}', 200),
+        (predict, b'{"inputs": ["unterminated', 400),
+        (predict, b'{"inputs": [1, 2]}', 422),
+        (predict, b'{"inputs": ["' + b"x" * 5000 + b'"]}', 422),
+        (predict, b'{"inputs": [' + b'"a",' * 100 + b'"a"]}', 422),
+        (predict, b'{"inputs": ["a"], "options": {"top_k": 0}}', 422),
+        ("/v1/models/no-such-model/predict", b'{"inputs": ["a"]}', 404),
+        (predict, b'{"inputs": ["' + b"y" * 1_100_000 + b'"]}', 413),
+    ]
+
+
+async def soak(base: str, name: str, clients: int, seconds: float) -> dict[str, int]:
+    """``clients`` clients cycling through :func:`soak_requests` for ``seconds``; counts by outcome
+    ("2xx", "4xx", "5xx", "failed", "cut off" and "unexpected": a status other than the one expected)."""
+    requests = soak_requests(name)
+    counts = {"2xx": 0, "4xx": 0, "5xx": 0, "failed": 0, "cut off": 0, "unexpected": 0}
+    deadline = time.monotonic() + seconds
+
+    async def client(http: httpx.AsyncClient, offset: int) -> None:
+        k = offset
+        while time.monotonic() < deadline:
+            path, body, expected = requests[k % len(requests)]
+            k += 1
+            try:
+                answer = await http.post(
+                    base + path, content=body, headers={"Content-Type": "application/json"}
+                )
+            except httpx.HTTPError:
+                # a body over the limit is answered 413 and the connection closed unread: a client still
+                # sending it may see the close before the answer ("cut off"); any other request: "failed"
+                counts["cut off" if expected == 413 else "failed"] += 1
+                continue
+            counts[f"{answer.status_code // 100}xx"] = counts.get(f"{answer.status_code // 100}xx", 0) + 1
+            counts["unexpected"] += answer.status_code != expected
+
+    async with httpx.AsyncClient(timeout=60) as http:
+        await asyncio.gather(*(client(http, k) for k in range(clients)))
+    return counts
+
+
+def run_soak(args: argparse.Namespace) -> int:
+    """The ``--soak`` benchmark: prints its table, returns 0 when no answer was a 5xx or dropped."""
+    seconds = 3.0 if args.quick else args.soak
+    server = ServerProcess(
+        args.run, "soak", ["--max-batch", str(args.max_batch), "--threads", str(args.threads)]
+    )
+    try:
+        server.wait_ready()
+        name = server.model()
+        asyncio.run(soak(server.url, name, args.clients, min(5.0, seconds)))  # warm-up
+        warm = rss_mib(server.process.pid)
+        started = time.perf_counter()
+        counts = asyncio.run(soak(server.url, name, args.clients, seconds))
+        elapsed = time.perf_counter() - started
+        end = rss_mib(server.process.pid)
+        live = httpx.get(server.url + "/v1/health/live").status_code
+    finally:
+        code = server.stop()
+    total = sum(v for k, v in counts.items() if k != "unexpected")
+    table = "\n".join(
+        [
+            f"soak: {seconds:g} s, {args.clients} concurrent clients, valid and invalid requests in a cycle, "
+            f"model {name!r} ({args.run}); python {sys.version.split()[0]}, {os.cpu_count()} CPUs",
+            "",
+            "| requests | req/s | 2xx | 4xx | 5xx | failed | cut off | unexpected | RSS warm MiB "
+            "| RSS end MiB |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+            f"| {total} | {total / elapsed:.0f} | {counts['2xx']} | {counts['4xx']} | {counts['5xx']} | "
+            f"{counts['failed']} | {counts['cut off']} | {counts['unexpected']} | {warm:.0f} | {end:.0f} |",
+            "",
+            f"zero 5xx: {'yes' if counts['5xx'] == 0 else 'NO'}; live after the soak: {live}; "
+            f"server exited {code} after SIGTERM",
+        ]
+    )
+    print(table)
+    if args.markdown:
+        Path(args.markdown).write_text(table + "\n", encoding="utf-8")
+    ok = counts["5xx"] == counts["failed"] == counts["unexpected"] == 0 and live == 200 and code == 0
+    return 0 if ok else 1
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -165,7 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 round of 40 requests, 8 clients")
     parser.add_argument("--markdown", help="also write the table to this file")
+    parser.add_argument(
+        "--soak", type=float, metavar="S", help="instead: S seconds of valid and invalid requests"
+    )
     args = parser.parse_args(argv)
+    if args.soak is not None:
+        if not (Path(args.run) / "run.yaml").is_file():
+            print(f"serve_load: {args.run}: not a run folder; train one with `rnnkit train`", file=sys.stderr)
+            return 2
+        return run_soak(args)
     if args.quick:
         args.requests, args.clients, args.rounds, args.limit_s = 40, 8, 1, 60
     if not (Path(args.run) / "run.yaml").is_file():

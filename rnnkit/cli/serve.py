@@ -34,6 +34,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-chars", type=int, default=2000, help="characters per input (422)")
     parser.add_argument("--timeout-s", type=float, default=30.0, help="seconds per request (504)")
     parser.add_argument("--max-units", type=int, default=64, help="units shown per layer by inspect")
+    parser.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=1000,
+        help="tokens a request's options may ask to generate per input (422)",
+    )
+    parser.add_argument(
+        "--max-beams", type=int, default=16, help="beams or texts per input a request may ask for (422)"
+    )
     parser.add_argument("--device", help="cpu, cuda, ... (default: each run's)")
     parser.add_argument(
         "--threads", type=int, help="torch's CPU threads (default: torch's choice; 1 suits small models)"
@@ -71,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
             max_chars=args.max_chars,
             timeout_s=args.timeout_s,
             max_units=args.max_units,
+            max_new_tokens=args.max_new_tokens,
+            max_beams=args.max_beams,
             api_key=key,
         )
         registry = Registry(args.runs, device=args.device)

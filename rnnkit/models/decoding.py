@@ -124,6 +124,9 @@ def greedy_decode(
     return _decode_loop(step, state, bos, max_length, eos, pad, lambda logits: logits.argmax(-1))
 
 
+TINY = torch.finfo(torch.float32).tiny  # the smallest temperature a float32 division can take
+
+
 def sample_decode(
     step: StepFn, state: Any, bos: Tensor | int, max_length: int, eos: int | None = None, pad: int = 0,
     temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
@@ -137,7 +140,11 @@ def sample_decode(
     bos = _as_batch(bos, batch_size, None)
 
     def pick(logits: Tensor) -> Tensor:
-        probs = filter_logits(logits.float() / temperature, top_k, top_p).softmax(-1)
+        logits = logits.float()
+        # shifted so that the largest is 0 before dividing (softmax does not see a shift), by a temperature
+        # float32 holds: a tiny one cannot make inf - inf or 0 / 0 (nan); it samples the argmax
+        logits = (logits - logits.amax(-1, keepdim=True)) / max(temperature, TINY)
+        probs = filter_logits(logits, top_k, top_p).softmax(-1)
         if generator is not None and generator.device != probs.device:
             return torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(probs.device)
         return torch.multinomial(probs, 1, generator=generator).squeeze(1)

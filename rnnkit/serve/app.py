@@ -147,6 +147,32 @@ def _check_length(text: str, field: str, config: ServeConfig) -> None:
         )
 
 
+# option keys (their last part) whose value is how much work one input asks of the model
+WORK_OPTIONS = {
+    "max_new_tokens": ("max_new_tokens", "--max-new-tokens"),
+    "max_output_length": ("max_new_tokens", "--max-new-tokens"),
+    "beam_size": ("max_beams", "--max-beams"),
+    "count": ("max_beams", "--max-beams"),
+}
+
+
+def _check_work(options: dict[str, Any], config: ServeConfig) -> None:
+    """Refuse (422) an option asking a model for more work per input than the server allows: the model's
+    thread would run it to its end even after the request's 504, holding the model for everyone."""
+    for key, value in options.items():
+        limit_name, flag = WORK_OPTIONS.get(key.rsplit(".", 1)[-1], (None, None))
+        if limit_name is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue  # not a work option, or a value the task itself refuses
+        limit = getattr(config, limit_name)
+        if value > limit:
+            raise ApiError(
+                422,
+                f"options.{key}: {value:g}, at most {limit} on this server (rnnkit serve {flag})",
+                field=f"options.{key}",
+                code="option_too_large",
+            )
+
+
 async def _within_time(awaitable, config: ServeConfig, what: str):
     try:
         return await asyncio.wait_for(awaitable, config.timeout_s)
@@ -180,6 +206,7 @@ def _model_routes() -> APIRouter:
             )
         for k, text in enumerate(body.inputs):
             _check_length(text, f"inputs[{k}]", config)
+        _check_work(body.options, config)
         try:
             run.check_options(body.options)
             run.check_inputs(body.inputs)

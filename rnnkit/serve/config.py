@@ -22,6 +22,11 @@ class ServeConfig:
         max_units: inspect's default number of units shown per layer and direction (the most active ones
             when a layer is wider; a request may ask for more, up to ``max_units_limit``).
         max_units_limit: the most units an inspect request may ask for.
+        max_new_tokens: the most tokens a request's options may ask a model to generate per input
+            (``generation.max_new_tokens``, ``max_output_length``): a model's thread runs a request to its
+            end even after a 504, so one request asking for millions would hold the model for everyone.
+        max_beams: the most beams or texts per input a request's options may ask for
+            (``beam_size``, ``generation.beam_size``, ``generation.count``).
         api_key: with a key, every ``/v1`` route but health needs ``Authorization: Bearer <key>``.
 
     Example:
@@ -40,6 +45,8 @@ class ServeConfig:
     timeout_s: float = 30.0
     max_units: int = 64
     max_units_limit: int = 1024
+    max_new_tokens: int = 1000
+    max_beams: int = 16
     api_key: str | None = None
 
     def __post_init__(self) -> None:
@@ -51,6 +58,8 @@ class ServeConfig:
             "max_chars",
             "max_units",
             "max_units_limit",
+            "max_new_tokens",
+            "max_beams",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -77,4 +86,6 @@ class ServeConfig:
             "timeout_s": self.timeout_s,
             "max_units": self.max_units,
             "max_units_limit": self.max_units_limit,
+            "max_new_tokens": self.max_new_tokens,
+            "max_beams": self.max_beams,
         }

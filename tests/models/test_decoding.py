@@ -114,6 +114,18 @@ def test_beam_one_is_greedy_and_top_k_one_sampling_is_greedy():
 
 
 @torch.no_grad()
+@pytest.mark.parametrize("temperature", [1e-30, 1e-45, 1e-320])
+def test_a_tiny_temperature_samples_the_argmax_not_nan(temperature):
+    # regression (the server's fuzzing): logits / 1e-320 in float32 was 0 / 0, and multinomial raised
+    model = TinyLM(5, 3)
+    h0 = model.initial(4)
+    greedy = greedy_decode(model.step, h0, 2, 7, eos=EOS, batch_size=4)
+    sampled = sample_decode(model.step, h0, 2, 7, eos=EOS, temperature=temperature, batch_size=4,
+                            generator=torch.Generator().manual_seed(0))  # fmt: skip
+    assert torch.equal(sampled.tokens, greedy.tokens)
+
+
+@torch.no_grad()
 def test_sampling_is_reproducible_with_a_seed_and_varies_without():
     model = TinyLM(6, 4)
     h0 = model.initial(16)

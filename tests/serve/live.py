@@ -7,10 +7,9 @@ import threading
 import time
 
 import httpx
-import uvicorn
 
 from rnnkit.serve import Registry, ServeConfig, create_app
-from rnnkit.serve.server import Server
+from rnnkit.serve.server import Server, uvicorn_config
 
 
 def free_port() -> int:
@@ -28,7 +27,7 @@ class LiveServer:
         self.app = create_app(self.registry, config or ServeConfig())
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.server = Server(uvicorn_config(self.app, "127.0.0.1", self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.ready = wait_ready
 
