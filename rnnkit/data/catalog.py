@@ -341,7 +341,9 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in _ALL}
 def get_info(name: str) -> DatasetInfo:
     """The catalog entry, or a ValueError listing the known names."""
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+        from rnnkit.config import ConfigError
+
+        raise ConfigError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
     return DATASETS[name]
 
 
