@@ -15,3 +15,16 @@ from __future__ import annotations
 
 class UserError(Exception):
     """Something the user gave (file, key, argument) that rnnkit cannot use; the message says what to do."""
+
+
+class RunFolderError(UserError, FileNotFoundError):
+    """A run folder that is missing, incomplete or damaged (or not one ``rnnkit train`` wrote); the message
+    names the folder or its file and what to do. A :class:`FileNotFoundError` too, for older callers."""
+
+
+class RunExistsError(UserError, FileExistsError):
+    """A new ``rnnkit train`` given a folder that already holds a run (resume it, or choose another)."""
+
+
+class ArgumentError(UserError, ValueError):
+    """An argument (of a command or a function) that cannot be used; the message names it."""

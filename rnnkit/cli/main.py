@@ -9,6 +9,7 @@ traceback of user errors too.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import traceback
@@ -35,8 +36,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class StderrLines(logging.Handler):
+    """Writes each record as ``rnnkit: <message>`` to the ``sys.stderr`` of the moment (not the one at
+    creation: tests and callers swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"rnnkit: {record.getMessage()}", file=sys.stderr)
+
+
+def show_data_log() -> None:
+    """Let the ``rnnkit.data`` logger's INFO lines reach stderr: what ``data.encoding=auto`` detected per
+    file (``train.csv: cp949 (data.encoding=auto: ...)``). Once per process."""
+    logger = logging.getLogger("rnnkit.data")
+    if not any(isinstance(h, StderrLines) for h in logger.handlers):
+        logger.addHandler(StderrLines(logging.INFO))
+        logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rnnkit`` console script; returns the exit status."""
+    show_data_log()
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # as given: a launcher passes it on

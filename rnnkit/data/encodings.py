@@ -129,6 +129,26 @@ def check_encoding(encoding: str) -> str:
     return encoding
 
 
+def check_data_keys(encoding: str, on_bad_rows: str) -> None:
+    """Check a task's ``data.encoding`` and ``data.on_bad_rows``; a ValueError naming the key otherwise
+    (a data section turns it into a :class:`~rnnkit.config.ConfigError` naming the config).
+
+    Example:
+        >>> check_data_keys("cp949", "skip")
+        >>> check_data_keys("utf-8", "ignore")
+        Traceback (most recent call last):
+        ...
+        ValueError: data.on_bad_rows: expected 'error' (stop at a bad row) or 'skip' (leave it out), got ...
+    """
+    try:
+        check_encoding(encoding)
+    except ValueError as error:
+        raise ValueError(f"data.encoding: {error}") from None
+    if on_bad_rows not in ("error", "skip"):
+        raise ValueError(f"data.on_bad_rows: expected 'error' (stop at a bad row) or 'skip' (leave it out), "
+                         f"got {on_bad_rows!r}")  # fmt: skip
+
+
 @lru_cache(maxsize=256)
 def _detect(path: str, size: int, mtime_ns: int) -> Detected:
     with open(path, "rb") as f:

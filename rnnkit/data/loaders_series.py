@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.loaders_table import load_table, table_format
-from rnnkit.data.reading import BadRowPolicy, BadRows, DataError, read_lines
+from rnnkit.data.reading import BadRowPolicy, BadRows, DataError, read_lines, refuse_nothing
 from rnnkit.data.records import SeriesExample, TimeSeries
 
 _TS_KEYS = {
@@ -60,9 +60,10 @@ def load_ts(
     dimensions: int | None = None
     length: int | None = None
     out: list[SeriesExample] = []
-    in_data = False
+    in_data, lines = False, 0
     bad = BadRows(path, on_bad_rows)
     for number, line in read_lines(path, encoding, bad=bad):
+        lines += 1
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -98,8 +99,13 @@ def load_ts(
         dimensions = example.values.shape[1]  # files without @dimensions: the first row decides
         out.append(example)
     bad.report()
+    if lines == 0:
+        refuse_nothing(path, 0, "'@' header lines, '@data', then one '<values>:<label>' row per series")
     if not in_data:
         raise DataError(f"{path}: expected a '@data' line, found none (is this a .ts file?)")
+    if not out:
+        skipped = f" ({len(bad.lines)} bad rows skipped)" if bad.lines else ""
+        raise DataError(f"{path}: no series after the '@data' line{skipped}; add rows '<values>:<label>'")
     return out
 
 
@@ -212,6 +218,10 @@ def load_series_csv(
             raise DataError(f"{path}: empty file, expected a header row naming the columns")
         time = names[0] if time is None else time
         value = [n for n in names if n != time] if value is None else value
+        if not value:
+            raise DataError(f"{path}:1: the header has only {names}: a series needs a value column "
+                            f"besides the time column {time!r}; check the delimiter (data.format: csv or "
+                            "tsv)")  # fmt: skip
     if value is None:
         raise ValueError("load_series_csv: JSONL needs value= (and usually time=)")
     return load_table(  # type: ignore[return-value]

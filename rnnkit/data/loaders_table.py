@@ -100,13 +100,15 @@ def iter_table(
             if format == "csv" and len(header) == 1
             else ""
         )
-        raise DataError(f"{path}: missing column(s) {missing}; the header has {header}{hint}")
+        raise DataError(f"{path}:1: missing column(s) {missing}; the header has {header}{hint}; set the "
+                        "matching data.*_column key to one of them, or rename the column")  # fmt: skip
     for c in columns:
         if header.count(c) > 1:
             fields = [i + 1 for i, name in enumerate(header) if name == c]
             raise DataError(f"{path}:1: column {c!r} appears {len(fields)} times in the header (fields "
                             f"{', '.join(map(str, fields))}); rename all but one")  # fmt: skip
     index = {c: header.index(c) for c in columns}
+    rows = refused = 0
     while True:
         start = reader.line_num + 1
         try:
@@ -114,8 +116,15 @@ def iter_table(
         except StopIteration:
             break
         except csv.Error as error:
+            refused += 1
+            reason = (
+                "a lone carriage return (\\r) inside an unquoted field: save the file with one kind of line "
+                "end, or quote the field"
+                if "new-line character" in str(error)
+                else str(error)
+            )
             bad.refuse(
-                f"{path}:{start}: malformed {format.upper()} in the row starting here ({error}); a field "
+                f"{path}:{start}: malformed {format.upper()} in the row starting here ({reason}); a field "
                 "holding a comma, a quote or a line break must be in double quotes, a quote inside it "
                 'doubled ("")',
                 start,
@@ -124,13 +133,18 @@ def iter_table(
         if not row:  # a blank line
             continue
         if len(row) != len(header):
+            refused += 1
             bad.refuse(
                 f"{path}:{reader.line_num}: expected {len(header)} {format.upper()} fields "
                 f"({', '.join(header)}), got {len(row)}",
                 reader.line_num,
             )
             continue
+        rows += 1
         yield reader.line_num, {c: row[i] for c, i in index.items()}
+    if rows == refused == 0:
+        raise DataError(f"{path}:1: only a header row ({', '.join(header)}), no data rows below it; add "
+                        "the rows, or check that this is the right file")  # fmt: skip
 
 
 def _jsonl_rows(
@@ -209,7 +223,7 @@ def load_table(
         >>> load_table(p, text="comment")
         Traceback (most recent call last):
         ...
-        rnnkit.data.reading.DataError: ...reviews.csv: missing column(s) ['comment']; the header has [...]
+        rnnkit.data.reading.DataError: ...reviews.csv:1: missing column(s) ['comment']; the header has ...
     """
     roles = dict(text=text, label=label, source=source, target=target, tokens=tokens, tags=tags, time=time)
     given = {k: v for k, v in {**roles, "value": value}.items() if v is not None}

@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import Literal
 
-from rnnkit.data.reading import BadRowPolicy, BadRows, read_lines
+from rnnkit.data.reading import BadRowPolicy, BadRows, read_lines, refuse_nothing
 from rnnkit.data.records import TaggedSentence
 
 CONLLU_COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
@@ -54,8 +54,9 @@ def load_conll(
         )
     rows: list[list[str]] = []
     out = []
-    bad, broken = BadRows(path, on_bad_rows), False
+    bad, broken, lines = BadRows(path, on_bad_rows), False, 0
     for number, line in read_lines(path, encoding, bad=bad):
+        lines += 1
         if not line.strip() or line.startswith("-DOCSTART-"):
             _flush(rows, columns, tags, out, broken)
             broken = False
@@ -69,6 +70,9 @@ def load_conll(
         rows.append(fields)
     _flush(rows, columns, tags, out, broken)
     bad.report()
+    if not out:
+        expected = f"one token per line ({' '.join(columns)}), a blank line between sentences"
+        refuse_nothing(path, lines, expected, bad)
     return out
 
 
@@ -119,8 +123,9 @@ def load_conllu(
         raise ValueError(f"load_conllu: tags must be 'upos' or 'xpos', got {tags!r}")
     rows: list[list[str]] = []
     out: list[TaggedSentence] = []
-    bad, broken = BadRows(path, on_bad_rows), False
+    bad, broken, lines = BadRows(path, on_bad_rows), False, 0
     for number, line in read_lines(path, encoding, bad=bad):
+        lines += 1
         if not line.strip():
             _flush_conllu(rows, tags, out, broken)
             broken = False
@@ -142,6 +147,9 @@ def load_conllu(
             rows.append(fields)
     _flush_conllu(rows, tags, out, broken)
     bad.report()
+    if not out:
+        refuse_nothing(path, lines, "10 tab-separated CoNLL-U columns per word, a blank line after each "
+                       "sentence", bad)  # fmt: skip
     return out
 
 

@@ -22,6 +22,7 @@ from rnnkit.data.reading import (
     EmptyText,
     read_lines,
     read_text,
+    refuse_nothing,
 )
 from rnnkit.data.records import TextExample, TextPair
 
@@ -66,6 +67,9 @@ def load_nsmc(
         raise DataError(f"{path}: empty file, expected the header 'id<TAB>document<TAB>label'")
     blank.report()
     bad.report()
+    if not out:
+        raise DataError(f"{path}: no reviews below the header 'id<TAB>document<TAB>label' (header only, "
+                        "or every row blank or skipped); add rows 'id<TAB>review<TAB>0 or 1'")  # fmt: skip
     return out
 
 
@@ -140,11 +144,15 @@ def load_mr(
     out = []
     for name, files in found.items():
         blank, bad = EmptyText(files[0], empty, "snippet"), BadRows(files[0], on_bad_rows)
+        lines, before = 0, len(out)
         for number, line in read_lines(files[0], encoding, bad=bad):
+            lines += 1
             if not blank.is_empty(line, number):
                 out.append(TextExample(line.replace("\x85", " "), name))
         blank.report()
         bad.report()
+        if len(out) == before:
+            refuse_nothing(files[0], lines, "one snippet per line", bad)
     return out
 
 
@@ -166,8 +174,9 @@ def load_sst(
         rnnkit.data.reading.DataError: ...stsa.binary.dev:2: expected '<integer label> <sentence>', got ...
     """
     blank, bad = EmptyText(path, empty, "sentence"), BadRows(path, on_bad_rows)
-    out = []
+    out, lines = [], 0
     for number, line in read_lines(path, encoding, bad=bad):
+        lines += 1
         label, _, sentence = line.partition(" ")
         if not label.isdigit():
             bad.refuse(f"{path}:{number}: expected '<integer label> <sentence>', got {line[:80]!r}", number)
@@ -175,6 +184,8 @@ def load_sst(
             out.append(TextExample(sentence, label))
     blank.report()
     bad.report()
+    if not out:
+        refuse_nothing(path, lines, "'<integer label> <sentence>' per line", bad)
     return out
 
 
@@ -192,8 +203,9 @@ def load_trec(
         encoding: the original files hold a few Latin-1 bytes; ``"auto"`` reads them.
     """
     blank, bad = EmptyText(path, empty, "question"), BadRows(path, on_bad_rows)
-    out = []
+    out, lines = [], 0
     for number, line in read_lines(path, encoding, bad=bad):
+        lines += 1
         label, _, question = line.partition(" ")
         coarse, colon, detail = label.partition(":")
         if not (coarse and colon and detail):
@@ -202,6 +214,8 @@ def load_trec(
             out.append(TextExample(question, label if fine else coarse))
     blank.report()
     bad.report()
+    if not out:
+        refuse_nothing(path, lines, "'COARSE:fine question' per line", bad)
     return out
 
 
@@ -226,8 +240,9 @@ def load_pairs(
         '가.'
     """
     blank, bad = EmptyText(path, empty, "sentence"), BadRows(path, on_bad_rows)
-    out = []
+    out, lines = [], 0
     for number, line in read_lines(path, encoding, bad=bad):
+        lines += 1
         fields = line.split("\t")
         if len(fields) not in (2, 3):
             bad.refuse(
@@ -241,12 +256,25 @@ def load_pairs(
             out.append(TextPair(source, target, fields[2] if len(fields) == 3 else ""))
     blank.report()
     bad.report()
+    if not out:
+        refuse_nothing(path, lines, "'source<TAB>target[<TAB>attribution]' per line", bad)
     return out
 
 
-def load_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
-    """A plain-text corpus for language modelling (Tiny Shakespeare), as one string; ``\\r\\n`` -> ``\\n``."""
-    return read_text(path, encoding)
+def load_text(path: str | os.PathLike, encoding: str = "auto", on_bad_rows: BadRowPolicy = "error") -> str:
+    """A plain-text corpus for language modelling (Tiny Shakespeare), as one string; ``\\r\\n`` -> ``\\n``.
+
+    Args:
+        encoding: ``"auto"`` (detected: :mod:`rnnkit.data.encodings`) or a codec, e.g. ``"cp949"``.
+        on_bad_rows: ``"error"`` (a line with invalid bytes or a NUL byte stops, naming ``file:line``) or
+            ``"skip"`` (such lines are left out, counted in one warning).
+    """
+    bad = BadRows(path, on_bad_rows)
+    text = read_text(path, encoding, bad)
+    bad.report()
+    if not text.strip():
+        refuse_nothing(path, len(text.splitlines()) + len(bad.lines), "some text", bad)
+    return text
 
 
 def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:

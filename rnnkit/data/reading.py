@@ -33,6 +33,7 @@ BadRowPolicy = Literal["error", "skip"]
 MAX_LINE_BYTES = 4 * 2**20  # 4 MiB: far above any text a line-per-example file holds
 _CHUNK = 1 << 20
 log = logging.getLogger("rnnkit.data")
+_LOGGED: set[tuple[str, int, int]] = set()
 
 
 class DataError(UserError, ValueError):
@@ -155,11 +156,12 @@ def _detected(path: str | os.PathLike) -> str:
             f"{path}:{error.line}:{error.column}: {error.what}; rnnkit reads text files (CSV, TSV, JSONL, "
             f"CoNLL, .ts, plain text){hint}"
         ) from None
-    shown = "UTF-8, else Latin-1 per line" if detected.encoding == LEGACY else detected.encoding
-    level = (
-        logging.DEBUG if detected.encoding == "utf-8" and detected.reason == "valid UTF-8" else logging.INFO
-    )
-    log.log(level, "%s: read as %s (data.encoding=auto: %s)", path, shown, detected.reason)
+    stat = os.stat(path)
+    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _LOGGED:  # once per file (a loader may read a file twice: its header, then its rows)
+        _LOGGED.add(key)
+        shown = "UTF-8, else Latin-1 per line" if detected.encoding == LEGACY else detected.encoding
+        log.info("%s: %s (data.encoding=auto: %s)", path, shown, detected.reason)
     return detected.encoding
 
 
@@ -242,6 +244,23 @@ def read_text(path: str | os.PathLike, encoding: str = "auto", bad: BadRows | No
         DataError: a binary file or invalid bytes, naming ``file:line``.
     """
     return "".join(line for _, line in read_lines(path, encoding, keepends=True, bad=bad))
+
+
+def refuse_nothing(path: str | os.PathLike, lines: int, expected: str, bad: BadRows | None = None) -> None:
+    """Refuse a file that gave no example: empty (``lines == 0``), or every line blank, a header or
+    skipped. ``expected`` says what a line should hold.
+
+    Example:
+        >>> refuse_nothing("stsa.binary.dev", 0, "'<integer label> <sentence>' per line")
+        Traceback (most recent call last):
+        ...
+        rnnkit.data.reading.DataError: stsa.binary.dev: empty file, expected '<integer label> <sentence>' ...
+    """
+    if lines == 0:
+        raise DataError(f"{path}: empty file, expected {expected}")
+    skipped = f", {len(bad.lines)} of them bad rows skipped" if bad is not None and bad.lines else ""
+    raise DataError(f"{path}: no examples in its {lines} line(s) (blank, comments or header only{skipped}); "
+                    f"expected {expected}")  # fmt: skip
 
 
 class EmptyText:

@@ -544,10 +544,24 @@ class Task:
     def load_state(self, run_dir: Path) -> None:
         import json
 
+        from rnnkit.errors import RunFolderError
+
         path = run_dir / self.STATE_FILE
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: missing; is {run_dir} a run folder made by `rnnkit train`?")
-        self.restore(json.loads(path.read_text(encoding="utf-8")))
+            raise RunFolderError(f"{path}: missing; is {run_dir} a run folder made by `rnnkit train`?")
+        damaged = f"{path}: damaged, or not the task state `rnnkit train` writes"
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise RunFolderError(f"{damaged} (not JSON: {error}); train the run again") from None
+        if not isinstance(state, dict):
+            kind = type(state).__name__
+            raise RunFolderError(f"{damaged} (a JSON {kind}, not an object); train the run again")
+        try:
+            self.restore(state)
+        except (KeyError, TypeError, IndexError, AttributeError) as error:
+            reason = f"{type(error).__name__}: {error}"
+            raise RunFolderError(f"{damaged} ({reason}); train the run again") from None
 
     @property
     def device(self) -> torch.device:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.config import ConfigError, atomic_write_text, save_config
+from rnnkit.errors import ArgumentError, RunExistsError, RunFolderError
 from rnnkit.models.io import load_model, save_model
 from rnnkit.tasks.base import RunConfig, Task, load_run_config, task_class
 from rnnkit.tasks.parallel import parallel_training, prepare_task, world_config
@@ -94,14 +95,17 @@ def fit(
         timeout: with several processes, the seconds a silent peer is waited for before the job stops.
     """
     if resume_run and run_dir is None:
-        raise ValueError("resume needs the run folder")
+        raise ArgumentError("resume needs the run folder: rnnkit train --resume RUN")
     if not resume_run and run_dir is not None and restarted() and latest_checkpoint(run_dir) is not None:
         resume_run, overrides = True, []  # torchrun restarted the job: go on from its last checkpoint
     if resume_run:
         run_dir = Path(run_dir)
         config = run_dir / RUN_CONFIG
         if latest_checkpoint(run_dir) is None:
-            raise FileNotFoundError(f"{run_dir}: no checkpoint to resume from (checkpoints/ is empty)")
+            raise RunFolderError(
+                f"{run_dir}: no checkpoint to resume from (checkpoints/ is empty or missing); "
+                "train it anew without --resume, or give the folder of a started run"
+            )
     where = where or (str(config) if not isinstance(config, RunConfig) else "config")
     if not isinstance(config, RunConfig):
         config = load_run_config(config, overrides)
@@ -131,7 +135,7 @@ def _fit_locked(
     config: RunConfig, run_dir: Path, resume_run: bool, quiet: bool, where: str, world: World | None
 ) -> RunResult:
     if not resume_run and (latest_checkpoint(run_dir) is not None or (run_dir / RESULTS).exists()):
-        raise FileExistsError(
+        raise RunExistsError(
             f"{run_dir} already holds a run; resume it with `rnnkit train --resume {run_dir}` "
             "or choose another folder with --output"
         )
@@ -231,11 +235,7 @@ def load_run(
 ) -> tuple[Task, Any]:
     """The task (with its tokenizer, vocabulary, labels) and the trained model of a run folder;
     ``data_overrides`` (``generation.temperature=0.5``) change its data section for this use only."""
-    run_dir = Path(run_dir)
-    if not (run_dir / RUN_CONFIG).is_file():
-        raise FileNotFoundError(
-            f"{run_dir}: not a run folder (no {RUN_CONFIG}); train one with `rnnkit train`"
-        )
+    run_dir = require_run_folder(run_dir)
     check_run_files(run_dir)
     config = load_run_config(run_dir / RUN_CONFIG, _data_keys(data_overrides))
     if device is not None:
@@ -244,6 +244,25 @@ def load_run(
     task.load_state(run_dir)
     model = load_model(run_dir / "model", device=task.device)
     return task, model
+
+
+def require_run_folder(run_dir: str | os.PathLike) -> Path:
+    """``run_dir`` as a Path, if it holds a ``run.yaml``; else a :class:`RunFolderError` saying what it is.
+
+    Example:
+        >>> require_run_folder("no/such/run")
+        Traceback (most recent call last):
+        ...
+        rnnkit.errors.RunFolderError: no/such/run: no such folder; give a run folder made by `rnnkit train`
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise RunFolderError(f"{run_dir}: no such folder; give a run folder made by `rnnkit train`")
+    if not run_dir.is_dir():
+        raise RunFolderError(f"{run_dir}: a file, not a run folder; give the folder `rnnkit train` wrote")
+    if not (run_dir / RUN_CONFIG).is_file():
+        raise RunFolderError(f"{run_dir}: not a run folder (no {RUN_CONFIG}); train one with `rnnkit train`")
+    return run_dir
 
 
 def check_run_files(run_dir: Path) -> None:
@@ -292,7 +311,7 @@ def evaluate(
     The run folder is left as it is. With ``output``, the results (``results.json``) and the task's
     pictures (confusion matrix, forecast, ...) are written into that folder instead.
     """
-    run_dir = Path(run_dir)
+    run_dir = require_run_folder(run_dir)
     check_run_files(run_dir)
     config = load_run_config(run_dir / RUN_CONFIG, _data_keys(data_overrides))
     if device is not None:
@@ -304,8 +323,8 @@ def evaluate(
     if output is not None:
         output = Path(output)
         if output.resolve() == run_dir.resolve():
-            raise ValueError(
-                f"{output}: is the run folder itself; evaluate writes elsewhere, never over a run"
+            raise ArgumentError(
+                f"--output {output}: is the run folder itself; evaluate writes elsewhere, never over a run"
             )
         output.mkdir(parents=True, exist_ok=True)
         task.write_artifacts(model, output, results)

@@ -103,9 +103,9 @@ def test_series_csv_column_choice_and_errors(tmp_path):
     assert load_series_csv(path, time="date", value=["temp"]).values[:, 0].tolist() == pytest.approx(
         [20.7, 17.9]
     )
-    with pytest.raises(DataError, match=r"w\.csv: missing column\(s\) \['wind'\]"):
+    with pytest.raises(DataError, match=r"w\.csv:1: missing column\(s\) \['wind'\]"):
         load_series_csv(path, value="wind")
     with pytest.raises(DataError, match=r"e\.csv: empty file"):
         load_series_csv(_write(tmp_path / "e.csv", ""))
-    with pytest.raises(DataError, match=r"h\.csv: no data rows after the header"):
+    with pytest.raises(DataError, match=r"h\.csv:1: only a header row \(date, temp\), no data rows"):
         load_series_csv(_write(tmp_path / "h.csv", "date,temp\n"))

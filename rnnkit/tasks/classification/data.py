@@ -51,11 +51,11 @@ class ClassificationData:
             are matched as the tokenizer writes them (lower-case them for glove.6B); the share found is
             reported. None: a random embedding (the default recipe picks GloVe for English text when it
             is installed).
-        encoding: how the table files are decoded: ``auto`` (a byte-order mark, else UTF-8, else cp949 /
-            EUC-KR when the bytes are Korean, else Latin-1; the choice is logged), or any Python codec
-            (``utf-8``, ``cp949``, ``euc-kr``, ``latin-1``, ``utf-16``).
+        encoding: how the table files are decoded:
+            ``auto`` (detected per file, and logged: a byte-order mark, else UTF-8, else cp949 / EUC-KR
+            for Korean bytes, else Latin-1) or any Python codec (``utf-8``, ``cp949``, ``utf-16``...).
         on_bad_rows: ``error`` (a bad row stops the run, naming its file and line) or ``skip`` (bad rows
-            are left out, with their count and the first line numbers in a warning).
+            are left out, their count and first line numbers in a warning).
         top_k: ``predict`` also lists the k most likely labels of each text (1: the best one only);
             ``rnnkit predict RUN --set top_k=3``, or ``{"options": {"top_k": 3}}`` in a served request.
     """
@@ -102,9 +102,9 @@ class ClassificationData:
             raise ValueError(f"ClassificationData.max_length must be >= 1 or None, got {self.max_length}")
         if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 1:
             raise ValueError(f"ClassificationData.top_k must be an integer >= 1, got {self.top_k!r}")
-        from rnnkit.data.encodings import check_encoding
+        from rnnkit.data.encodings import check_data_keys
 
-        check_encoding(self.encoding)
+        check_data_keys(self.encoding, self.on_bad_rows)
         if self.max_word_length < 1:
             raise ValueError(f"ClassificationData.max_word_length must be >= 1, got {self.max_word_length}")
 
@@ -151,11 +151,32 @@ def load_splits(data: ClassificationData) -> dict[str, list[TextExample]]:
     train = splits.get("train", splits.get("all"))
     if not train or not isinstance(train[0], TextExample):
         raise ConfigError(f"data: dataset {data.dataset!r} has no labelled texts for classification")
+    refuse_one_class(train, files.get("train") or data.path or f"dataset {data.dataset!r}",
+                     data.label_column)  # fmt: skip
     out = complete_splits(splits, split_stratified, data.val_fraction, data.test_fraction, data.split_seed,
                           unit="texts")  # fmt: skip
     if data.train_table is not None:
         out["train"] = _train_table(data, held_out={e.text for e in [*out["val"], *out["test"]]})
     return out
+
+
+def refuse_one_class(examples: list[Any], source: str, column: str = "label") -> None:
+    """A :class:`~rnnkit.data.reading.DataError` naming ``source`` when every training example has one
+    label: there is nothing to tell apart (usually the wrong label column, or a file of one class).
+
+    Example:
+        >>> refuse_one_class([TextExample("a", "pos"), TextExample("b", "pos")], "train.csv")
+        Traceback (most recent call last):
+        ...
+        rnnkit.data.reading.DataError: train.csv: every training example has the label 'pos' (column ...
+    """
+    from rnnkit.data.reading import DataError
+
+    labels = {e.label for e in examples}
+    if len(labels) == 1:
+        raise DataError(f"{source}: every training example has the label {labels.pop()!r} (column "
+                        f"{column!r}); a classifier needs at least two classes: add examples of the others, "
+                        "or check data.label_column")  # fmt: skip
 
 
 def _train_table(data: ClassificationData, held_out: set[str]) -> list[TextExample]:

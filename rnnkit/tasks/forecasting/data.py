@@ -28,6 +28,7 @@ from typing import Literal
 import numpy as np
 
 from rnnkit.config import ConfigError
+from rnnkit.data.reading import DataError
 from rnnkit.data.records import TimeSeries
 from rnnkit.tasks.forecasting.tables import SeriesFrame, concat_frames, read_frames
 
@@ -123,6 +124,12 @@ class ForecastingData:
         season: the seasonal period m (12 for monthly data with a yearly cycle, 365 for daily) of the
             seasonal-naive baseline, Holt-Winters and the MASE scale; 1: none.
         baseline_seasonality: Holt-Winters seasonality; ``"auto"`` picks the better fit on the training part.
+        encoding: how the tables are decoded:
+            ``auto`` (detected per file, and logged: a byte-order mark, else UTF-8, else cp949 / EUC-KR
+            for Korean bytes, else Latin-1) or any Python codec (``utf-8``, ``cp949``, ``utf-16``...).
+        on_bad_rows: ``error`` (a bad row stops the run, naming its file and line) or ``skip`` (bad rows
+            are left out, their count and first line numbers in a warning);
+            a skipped row is a missing time step, so prefer ``missing`` for gaps.
         offline: never download (None: the ``RNNKIT_OFFLINE`` environment variable decides).
     """
 
@@ -147,10 +154,15 @@ class ForecastingData:
     season: int = 12
     baseline_seasonality: Literal["auto", "additive", "multiplicative"] = "auto"
     offline: bool | None = None
+    encoding: str = "auto"
+    on_bad_rows: Literal["error", "skip"] = "error"
 
     def __post_init__(self) -> None:
         if isinstance(self.covariates, dict):  # ForecastingData(covariates={"past": [...]}) from Python
             object.__setattr__(self, "covariates", CovariateConfig(**self.covariates))
+        from rnnkit.data.encodings import check_data_keys
+
+        check_data_keys(self.encoding, self.on_bad_rows)
         for name in ("history", "horizon", "stride", "test_size", "season", "val_size"):
             value, low = getattr(self, name), 0 if name == "val_size" else 1
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -193,7 +205,8 @@ def load_series(data: ForecastingData) -> TimeSeries:
     if data.dataset == "csv":
         from rnnkit.data.loaders_series import load_series_csv
 
-        series = load_series_csv(data.path, data.time_column, data.value_column, missing, data.format)
+        series = load_series_csv(data.path, data.time_column, data.value_column, missing, data.format,
+                                 data.encoding, data.on_bad_rows)  # fmt: skip
     else:
         from rnnkit.data.catalog import load_dataset
 
@@ -214,13 +227,13 @@ def load_series(data: ForecastingData) -> TimeSeries:
     values = series.values[:, 0].astype(np.float64)
     gaps = np.isnan(values)
     if gaps.all():
-        raise ValueError(f"data: column {series.columns[0]!r} has no values")
+        raise DataError(f"data: column {series.columns[0]!r} has no values")
     if gaps.any() and data.missing == "interpolate":
         steps = np.arange(len(values))
         values[gaps] = np.interp(steps[gaps], steps[~gaps], values[~gaps])
     if data.log_transform and not (values[~np.isnan(values)] > 0).all():
         low = int(np.nanargmin(values))
-        raise ValueError(
+        raise ConfigError(
             f"data.log_transform needs values > 0, but {series.columns[0]!r} is {values[low]:g} at "
             f"{series.times[low]}; set log_transform: false"
         )

@@ -11,7 +11,7 @@ import numpy as np
 
 from rnnkit.config import ConfigError
 from rnnkit.data.loaders_table import iter_table, parse_number, table_format
-from rnnkit.data.reading import DataError, read_lines
+from rnnkit.data.reading import BadRows, DataError, read_lines
 
 if TYPE_CHECKING:
     from rnnkit.tasks.forecasting.data import ForecastingData
@@ -87,7 +87,7 @@ def table_columns(path: str, data: ForecastingData, fmt: str) -> tuple[str | Non
         return time, value
     if fmt == "jsonl":
         raise ConfigError(f"data.value_column: {path} is JSON lines; name the value column (and the time)")
-    header = next((line for _, line in read_lines(path)), "")
+    header = next((line for _, line in read_lines(path, data.encoding)), "")
     quoting = csv.QUOTE_MINIMAL if fmt == "csv" else csv.QUOTE_NONE
     names = next(csv.reader([header], delimiter="," if fmt == "csv" else "\t", quoting=quoting), [])
     if not names:
@@ -145,24 +145,31 @@ def read_frames(
     policy = missing or ("error" if data.missing == "error" else "nan")
     frames: dict[str, dict[str, list]] = {}
     short = Path(path).name
-    for number, row in iter_table(path, fmt, columns):
+    bad = BadRows(path, data.on_bad_rows)
+    for number, row in iter_table(path, fmt, columns, data.encoding, bad):
+        at = f"{path}:{number}"
+        try:
+            parsed = {"values": parse_number(row[value], policy, f"{at}: column {value!r}")}
+            for column in cov.columns:
+                cell = row[column]
+                if column not in cov.categorical:
+                    parsed[column] = parse_number(cell, policy, f"{at}: column {column!r}")
+                    continue
+                parsed[column] = _category(cell)
+                if parsed[column] is None and policy == "error":
+                    raise DataError(f"{at}: column {column!r}: missing category {cell!r} (set data.missing)")
+        except DataError as error:
+            bad.refuse(str(error), number)
+            continue
         name = str(row[data.series_column]).strip() if data.series_column else value
         frame = frames.setdefault(
             name, {"times": [], "values": [], "rows": [], **{c: [] for c in cov.columns}}
         )
-        at = f"{path}:{number}"
         frame["times"].append(str(row[time]) if time else str(len(frame["times"])))
-        frame["values"].append(parse_number(row[value], policy, f"{at}: column {value!r}"))
         frame["rows"].append(f"{short}:{number}")
-        for column in cov.columns:
-            cell = row[column]
-            if column in cov.categorical:
-                category = _category(cell)
-                if category is None and policy == "error":
-                    raise DataError(f"{at}: column {column!r}: missing category {cell!r} (set data.missing)")
-                frame[column].append(category)
-            else:
-                frame[column].append(parse_number(cell, policy, f"{at}: column {column!r}"))
+        for key, item in parsed.items():
+            frame[key].append(item)
+    bad.report()
     if not frames:
         raise DataError(f"{path}: no data rows after the header")
     out = []

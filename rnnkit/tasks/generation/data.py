@@ -121,6 +121,11 @@ class GenerationData:
         judge: class conditioning: a classification run folder (``rnnkit train``) whose labels include
             these; it judges the generated texts beside the TF-IDF judge that is always fitted.
         generation: the decoding options (:class:`DecodingOptions`).
+        encoding: how the table files are decoded:
+            ``auto`` (detected per file, and logged: a byte-order mark, else UTF-8, else cp949 / EUC-KR
+            for Korean bytes, else Latin-1) or any Python codec (``utf-8``, ``cp949``, ``utf-16``...).
+        on_bad_rows: ``error`` (a bad row stops the run, naming its file and line) or ``skip`` (bad rows
+            are left out, their count and first line numbers in a warning).
         offline: never download (None: the ``RNNKIT_OFFLINE`` environment variable decides).
     """
 
@@ -149,8 +154,13 @@ class GenerationData:
     judge: str | None = None
     generation: DecodingOptions = field(default_factory=DecodingOptions)
     offline: bool | None = None
+    encoding: str = "auto"
+    on_bad_rows: Literal["error", "skip"] = "error"
 
     def __post_init__(self) -> None:
+        from rnnkit.data.encodings import check_data_keys
+
+        check_data_keys(self.encoding, self.on_bad_rows)
         for name in ("val_fraction", "test_fraction"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"GenerationData.{name} must be in [0, 1), got {getattr(self, name)}")
@@ -245,10 +255,10 @@ def parse_numbers(value: Any, where: str) -> list[float]:
     return out
 
 
-def _header(path: str | Path, fmt: str) -> list[str]:
+def _header(path: str | Path, fmt: str, encoding: str = "auto") -> list[str]:
     from rnnkit.data.reading import read_lines
 
-    for _, line in read_lines(path):
+    for _, line in read_lines(path, encoding):
         if not line.strip():
             continue
         if fmt == "jsonl":
@@ -271,28 +281,34 @@ def read_captions(data: GenerationData, path: str | Path) -> list[CaptionExample
             naming ``file:line``.
     """
     from rnnkit.data.loaders_table import iter_table
+    from rnnkit.data.reading import BadRows
 
     fmt = table_format_of(data, path)
-    header = _header(path, fmt)
+    header = _header(path, fmt, data.encoding)
     label = data.label_column if data.label_column in header else None
     features = list(data.feature_columns or [c for c in header if c not in (data.text_column, label)])
     if not features:
         raise DataError(f"{path}: no feature columns (the header has {header}); set data.feature_columns")
     out, size = [], None
-    for number, row in iter_table(path, fmt, [data.text_column, *features, *([label] if label else [])]):
+    bad = BadRows(path, data.on_bad_rows)
+    columns = [data.text_column, *features, *([label] if label else [])]
+    for number, row in iter_table(path, fmt, columns, data.encoding, bad):
         try:
             values = [
                 x for column in features for x in parse_numbers(row[column], f"{path}:{number}: {column}")
             ]
         except ValueError as error:
-            raise DataError(str(error)) from None
+            bad.refuse(str(error), number)
+            continue
         if size is not None and len(values) != size:
-            raise DataError(f"{path}:{number}: {len(values)} features, but the rows before have {size}")
+            bad.refuse(f"{path}:{number}: {len(values)} features, but the rows before have {size}", number)
+            continue
         size = len(values)
         caption = str(row[data.text_column]).strip()
         if not caption:
             raise DataError(f"{path}:{number}: {data.text_column}: empty caption")
         out.append(CaptionExample(values, caption, str(row[label]) if label else ""))
+    bad.report()
     if not out:
         raise DataError(f"{path}: no rows")
     return out
@@ -302,7 +318,8 @@ def read_texts(data: GenerationData, path: str | Path) -> list[TextExample]:
     """The labelled texts of one table (``text_column``, ``label_column``)."""
     from rnnkit.data.loaders_table import load_table
 
-    return load_table(path, table_format_of(data, path), text=data.text_column, label=data.label_column)
+    return load_table(path, table_format_of(data, path), text=data.text_column, label=data.label_column,
+                      encoding=data.encoding, on_bad_rows=data.on_bad_rows)  # fmt: skip
 
 
 def load_digits_captions(words: str = "english") -> list[CaptionExample]:

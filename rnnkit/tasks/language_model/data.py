@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rnnkit.config import ConfigError
+from rnnkit.data.reading import DataError
 from rnnkit.data.splits import complete_splits, own_files, read_own_files, replace_splits
 
 
@@ -54,7 +55,12 @@ class LanguageModelData:
         path: a local copy of the catalog dataset (no download), or the UTF-8 file for ``dataset="text"``.
         train, validation, test: your own text files, used instead of ``dataset``; without ``validation`` /
             ``test`` those parts are cut off the end of ``train`` (contiguous, logged).
-        encoding: of ``dataset="text"``'s file (``"auto"``: UTF-8, else Latin-1 per line).
+        encoding: how the text files (own files and ``dataset: text``) are decoded:
+            ``auto`` (detected per file, and logged: a byte-order mark, else UTF-8, else cp949 / EUC-KR
+            for Korean bytes, else Latin-1) or any Python codec (``utf-8``, ``cp949``, ``utf-16``...).
+        on_bad_rows: ``error`` (a bad row stops the run, naming its file and line) or ``skip`` (bad rows
+            are left out, their count and first line numbers in a warning);
+            a bad line is one with invalid bytes or a NUL byte.
         tokenizer: ``char`` (the default), ``word`` (words and punctuation; ``detokenize`` joins them with
             spaces, so generated text loses line breaks) or ``bpe`` (``subword_vocab_size`` pieces trained on
             the training text, spacing and line breaks kept; a prompt is encoded as the start of a text, a
@@ -76,7 +82,8 @@ class LanguageModelData:
     train: str | None = None
     validation: str | None = None
     test: str | None = None
-    encoding: str = "utf-8"
+    encoding: str = "auto"
+    on_bad_rows: Literal["error", "skip"] = "error"
     tokenizer: Literal["char", "word", "bpe"] = "char"
     lowercase: bool = False
     subword_vocab_size: int = 1000
@@ -93,6 +100,9 @@ class LanguageModelData:
     offline: bool | None = None
 
     def __post_init__(self) -> None:
+        from rnnkit.data.encodings import check_data_keys
+
+        check_data_keys(self.encoding, self.on_bad_rows)
         for name in ("val_fraction", "test_fraction"):
             if not 0.0 < getattr(self, name) < 1.0:
                 raise ValueError(f"LanguageModelData.{name} must be in (0, 1), got {getattr(self, name)}")
@@ -154,12 +164,12 @@ def load_text_splits(data: LanguageModelData) -> dict[str, str]:
 
     files = own_files(data)
     if "train" in files:
-        texts = read_own_files(files, lambda path: load_text(path, data.encoding))
+        texts = read_own_files(files, lambda path: load_text(path, data.encoding, data.on_bad_rows))
         if not texts["train"]:
-            raise ValueError(f"data.train: {files['train']}: the text is empty")
+            raise DataError(f"data.train: {files['train']}: the text is empty")
         return complete_splits(texts, cut_tail, data.val_fraction, data.test_fraction, 0, unit="characters")
     if data.dataset == "text":
-        text: Any = load_text(data.path, data.encoding)
+        text: Any = load_text(data.path, data.encoding, data.on_bad_rows)
     else:
         from rnnkit.data.catalog import load_dataset
 
@@ -167,9 +177,10 @@ def load_text_splits(data: LanguageModelData) -> dict[str, str]:
         if not isinstance(text, str):
             raise ConfigError(f"data: dataset {data.dataset!r} is not plain text (try tinyshakespeare)")
     if not text:
-        raise ValueError(f"data: {data.path or data.dataset}: the text is empty")
+        raise DataError(f"data: {data.path or data.dataset}: the text is empty")
     if not files:
         train, val, test = split_contiguous(text, data.val_fraction, data.test_fraction)
         return {"train": train, "val": val, "test": test}
-    texts = replace_splits({"train": text}, files, lambda path: load_text(path, data.encoding))
+    read = lambda path: load_text(path, data.encoding, data.on_bad_rows)  # noqa: E731
+    texts = replace_splits({"train": text}, files, read)
     return complete_splits(texts, cut_tail, data.val_fraction, data.test_fraction, 0, unit="characters")

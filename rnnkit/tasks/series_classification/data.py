@@ -6,11 +6,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from rnnkit.config import ConfigError
+from rnnkit.data.reading import DataError
 from rnnkit.data.records import SeriesExample, split_stratified
 from rnnkit.data.splits import complete_splits, own_files, read_own_files, replace_splits
 
@@ -36,6 +37,11 @@ class SeriesClassificationData:
         val_fraction: the part of TRAIN held out for validation, stratified and seeded with ``split_seed``.
         standardize: scale each dimension by the training mean and standard deviation (False: raw values;
             missing values still become the training mean).
+        encoding: how ``.ts`` files and tables (own files and ``dataset: ts``) are decoded:
+            ``auto`` (detected per file, and logged: a byte-order mark, else UTF-8, else cp949 / EUC-KR
+            for Korean bytes, else Latin-1) or any Python codec (``utf-8``, ``cp949``, ``utf-16``...).
+        on_bad_rows: ``error`` (a bad row stops the run, naming its file and line) or ``skip`` (bad rows
+            are left out, their count and first line numbers in a warning).
         offline: never download (None: the ``RNNKIT_OFFLINE`` environment variable decides).
     """
 
@@ -52,8 +58,13 @@ class SeriesClassificationData:
     split_seed: int = 0
     standardize: bool = True
     offline: bool | None = None
+    encoding: str = "auto"
+    on_bad_rows: Literal["error", "skip"] = "error"
 
     def __post_init__(self) -> None:
+        from rnnkit.data.encodings import check_data_keys
+
+        check_data_keys(self.encoding, self.on_bad_rows)
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(
                 f"SeriesClassificationData.val_fraction must be in [0, 1), got {self.val_fraction}"
@@ -116,19 +127,23 @@ def read_series_table(data: SeriesClassificationData, path: str) -> list[SeriesE
         DataError: a series that cannot be read, naming ``file:line``.
     """
     from rnnkit.data.loaders_table import iter_table
-    from rnnkit.data.reading import DataError
+    from rnnkit.data.reading import BadRows
 
     fmt = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(Path(path).suffix.lower(), "tsv")
     examples, dims = [], None
-    for number, row in iter_table(path, fmt, [data.label_column, data.series_column]):
+    bad = BadRows(path, data.on_bad_rows)
+    columns = [data.label_column, data.series_column]
+    for number, row in iter_table(path, fmt, columns, data.encoding, bad):
         text = str(row[data.series_column])
         if dims is None:
             dims = len(text.strip().split(";")[0].split(",")) if ";" in text else 1
         try:
             values = parse_series(text, dims)
         except ValueError as error:
-            raise DataError(f"{path}:{number}: column {data.series_column!r}: {error}") from None
+            bad.refuse(f"{path}:{number}: column {data.series_column!r}: {error}", number)
+            continue
         examples.append(SeriesExample(values, str(row[data.label_column]).strip()))
+    bad.report()
     return examples
 
 
@@ -136,7 +151,9 @@ def read_series_file(data: SeriesClassificationData, path: str) -> list[SeriesEx
     """``.ts`` files by the UCR/UEA reader, other files as tables (:func:`read_series_table`)."""
     from rnnkit.data.loaders_series import load_ts
 
-    return load_ts(path) if Path(path).suffix.lower() == ".ts" else read_series_table(data, path)
+    if Path(path).suffix.lower() == ".ts":
+        return load_ts(path, data.encoding, data.on_bad_rows)
+    return read_series_table(data, path)
 
 
 def load_series_splits(
@@ -156,7 +173,8 @@ def load_series_splits(
         splits: dict[str, Any] = read_own_files(files, lambda path: read_series_file(data, path))
     elif data.dataset == "ts":
         train_path, test_path = _ts_pair(data)
-        splits = {"train": load_ts(train_path), "test": load_ts(test_path)}
+        splits = {name: load_ts(p, data.encoding, data.on_bad_rows)
+                  for name, p in (("train", train_path), ("test", test_path))}  # fmt: skip
     elif data.dataset in series_datasets():
         from rnnkit.data.catalog import load_dataset
 
@@ -171,14 +189,17 @@ def load_series_splits(
     source = files.get("train", data.dataset)
     for name, examples in splits.items():
         if not examples:
-            raise ValueError(f"data: the {name} file of {source!r} holds no series")
+            raise DataError(f"data: the {name} file of {source!r} holds no series")
+    from rnnkit.tasks.classification.data import refuse_one_class
+
+    refuse_one_class(splits["train"], files.get("train") or data.path or data.dataset, data.label_column)
     splits = complete_splits(splits, split_stratified, data.val_fraction, data.test_fraction, data.split_seed,
                              unit="series", where=f"{where}: data", val_seed=data.split_seed)  # fmt: skip
     first = splits["train"][0].values.shape[1]
     for name, examples in splits.items():
         dims = Counter(e.values.shape[1] for e in examples)
         if dims and set(dims) != {first}:
-            raise ValueError(
+            raise DataError(
                 f"data: every series must have the {first} dimension(s) of the first "
                 f"TRAIN series; {name.upper()} has series with {sorted(dims)} dimensions"
             )

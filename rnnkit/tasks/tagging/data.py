@@ -64,6 +64,12 @@ class TaggingData:
         val_fraction, test_fraction, split_seed: sentences held out of the training data, seeded, where the
             data have no such split of their own.
         max_sentences: keep only the first this many sentences of each split (quick trials); None: all.
+        encoding: how CoNLL, CoNLL-U and table files are decoded:
+            ``auto`` (detected per file, and logged: a byte-order mark, else UTF-8, else cp949 / EUC-KR
+            for Korean bytes, else Latin-1) or any Python codec (``utf-8``, ``cp949``, ``utf-16``...).
+        on_bad_rows: ``error`` (a bad row stops the run, naming its file and line) or ``skip`` (bad rows
+            are left out, their count and first line numbers in a warning);
+            a skipped line takes its whole sentence with it (its tags would not align).
         offline: never download (None: the ``RNNKIT_OFFLINE`` environment variable decides).
     """
 
@@ -96,10 +102,15 @@ class TaggingData:
     split_seed: int = 0
     max_sentences: int | None = None
     offline: bool | None = None
+    encoding: str = "auto"
+    on_bad_rows: Literal["error", "skip"] = "error"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(self.columns))
         object.__setattr__(self, "feature_columns", tuple(self.feature_columns))
+        from rnnkit.data.encodings import check_data_keys
+
+        check_data_keys(self.encoding, self.on_bad_rows)
         if not self.column_separator or any(c.isspace() for c in self.column_separator):
             raise ValueError(f"TaggingData.column_separator must be non-empty, without spaces, "
                              f"got {self.column_separator!r}")  # fmt: skip
@@ -178,15 +189,17 @@ def read_sentences(data: TaggingData, path: str, kind: str) -> list[TaggedSenten
     from rnnkit.data.loaders_tagging import load_conll, load_conllu
 
     if kind == "conllu":
-        return load_conllu(path, tags=data.tag_column or "upos")
+        return load_conllu(path, data.tag_column or "upos", data.encoding, data.on_bad_rows)
     if kind == "table":
         from rnnkit.data.loaders_table import load_table
 
         if data.feature_columns:
             raise ConfigError(f"data.feature_columns: {path} is a table, which has tokens and tags only")
         fmt = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(Path(path).suffix.lower(), "tsv")
-        return load_table(path, fmt, tokens=data.tokens_column, tags=data.tags_column)
-    return load_conll(path, data.columns, data.tag_column or data.columns[-1], data.separator)
+        return load_table(path, fmt, tokens=data.tokens_column, tags=data.tags_column,
+                          encoding=data.encoding, on_bad_rows=data.on_bad_rows)  # fmt: skip
+    return load_conll(path, data.columns, data.tag_column or data.columns[-1], data.separator,
+                      data.encoding, data.on_bad_rows)  # fmt: skip
 
 
 def load_splits(data: TaggingData, where: str = "config") -> dict[str, list[TaggedSentence]]:

@@ -52,6 +52,11 @@ class TranslationData:
         strategy, beam_size, length_penalty: how ``predict`` decodes (``report`` scores both strategies
             with this beam size); ``length_penalty`` is GNMT's alpha.
         bleu_tokenize: sacrebleu tokenizer for BLEU; ``auto``: ``char`` for Hangul/CJK targets, else ``13a``.
+        encoding: how pair files and tables are decoded:
+            ``auto`` (detected per file, and logged: a byte-order mark, else UTF-8, else cp949 / EUC-KR
+            for Korean bytes, else Latin-1) or any Python codec (``utf-8``, ``cp949``, ``utf-16``...).
+        on_bad_rows: ``error`` (a bad row stops the run, naming its file and line) or ``skip`` (bad rows
+            are left out, their count and first line numbers in a warning).
         offline: never download (None: the ``RNNKIT_OFFLINE`` environment variable decides).
     """
 
@@ -82,8 +87,13 @@ class TranslationData:
     length_penalty: float = 0.6
     bleu_tokenize: Literal["auto", "13a", "intl", "char", "zh", "none"] = "auto"
     offline: bool | None = None
+    encoding: str = "auto"
+    on_bad_rows: Literal["error", "skip"] = "error"
 
     def __post_init__(self) -> None:
+        from rnnkit.data.encodings import check_data_keys
+
+        check_data_keys(self.encoding, self.on_bad_rows)
         for name in ("val_fraction", "test_fraction"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"TranslationData.{name} must be in [0, 1), got {getattr(self, name)}")
@@ -134,10 +144,11 @@ def read_pairs(data: TranslationData, path: str, table_format: str | None) -> li
     if table_format is None:
         from rnnkit.data.loaders_text import load_pairs
 
-        return load_pairs(path)
+        return load_pairs(path, encoding=data.encoding, on_bad_rows=data.on_bad_rows)
     from rnnkit.data.loaders_table import load_table
 
-    return load_table(path, table_format, source=data.source_column, target=data.target_column)
+    return load_table(path, table_format, source=data.source_column, target=data.target_column,
+                      encoding=data.encoding, on_bad_rows=data.on_bad_rows)  # fmt: skip
 
 
 def load_splits(data: TranslationData) -> dict[str, list[TextPair]]:
