@@ -144,6 +144,107 @@ inline void keep_split(const T* d, T* d_fresh, T* d_prev, const T* k, int64_t st
   }
 }
 
+// Training-mode zoneout drawn inside the kernels: unit j of row b at step t keeps its previous value when
+// the 32-bit Philox4x32-10 word (key = seed; counter = (j / 4, b, t, field), word j % 4) is below p * 2^32.
+// Counter-based, so forward, backward and recompute regenerate the same mask without storing it, and the
+// draw does not depend on threads. The seed comes from torch's generator (rnnkit/fused/sequence.py), so
+// torch.manual_seed makes it reproducible; zoneout_mask below is the same definition as a tensor.
+inline void philox4x32(uint32_t c[4], uint32_t k0, uint32_t k1) {
+  for (int round = 0; round < 10; ++round) {
+    const uint64_t p0 = uint64_t(0xD2511F53u) * c[0], p1 = uint64_t(0xCD9E8D57u) * c[2];
+    const uint32_t n0 = uint32_t(p1 >> 32) ^ c[1] ^ k0, n2 = uint32_t(p0 >> 32) ^ c[3] ^ k1;
+    c[0] = n0;
+    c[1] = uint32_t(p1);
+    c[2] = n2;
+    c[3] = uint32_t(p0);
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+}
+
+struct ZoneoutDraw {
+  uint64_t threshold = 0;  // keep a unit whose word is below this; 0: no draw (eval, or p = 0)
+  uint32_t k0 = 0, k1 = 0;
+  uint32_t field = 0;  // 0: h, 1: c
+
+  static ZoneoutDraw make(double p, int64_t seed, uint32_t field) {
+    ZoneoutDraw d;
+    const double scaled = std::floor(p * 4294967296.0);
+    d.threshold = p <= 0.0 ? 0 : (p >= 1.0 ? (uint64_t(1) << 32) : uint64_t(scaled));
+    d.k0 = uint32_t(uint64_t(seed));
+    d.k1 = uint32_t(uint64_t(seed) >> 32);
+    d.field = field;
+    return d;
+  }
+  bool on() const { return threshold != 0; }
+
+  // The 32-bit words of row b at step t: n values into bits (room for n rounded up to 4).
+  void words(int64_t t, int64_t b, int64_t n, uint32_t* bits) const {
+    const int64_t quads = (n + 3) / 4;
+    RNNKIT_SIMD
+    for (int64_t q = 0; q < quads; ++q) {
+      uint32_t c[4] = {uint32_t(q), uint32_t(b), uint32_t(t), field};
+      philox4x32(c, k0, k1);
+      bits[4 * q] = c[0];
+      bits[4 * q + 1] = c[1];
+      bits[4 * q + 2] = c[2];
+      bits[4 * q + 3] = c[3];
+    }
+  }
+
+  // The keep row of (t, b): without a draw, `base` itself (stride as given); with one, 1 where the unit
+  // is kept and base's value (1 past a sequence's end, else 0) elsewhere, written to `out` (stride 1).
+  template <typename T>
+  const T* row(const T* base, int64_t& stride, int64_t t, int64_t b, int64_t n, T* out,
+               uint32_t* bits) const {
+    if (!on()) return base;
+    words(t, b, n, bits);
+    const uint64_t thr = threshold;
+    RNNKIT_SIMD
+    for (int64_t j = 0; j < n; ++j) out[j] = uint64_t(bits[j]) < thr ? T(1) : base[stride ? j : 0];
+    stride = 1;
+    return out;
+  }
+};
+
+// Per-row scratch of a zoneout draw (one per thread and chunk of rows).
+template <typename T>
+struct KeepScratch {
+  std::vector<T> keep;
+  std::vector<uint32_t> bits;
+  explicit KeepScratch(int64_t n) : keep(n), bits(n + 4) {}
+};
+
+// Per-thread sums of (T, B, n) values over time and batch, accumulated inside the kernels' row loops (no
+// (T, B, n) temporary, one pass less): add(row, values) from any of torch's threads, total() at the end.
+struct ThreadSums {
+  int64_t n, threads;
+  std::vector<double> acc;
+  ThreadSums(int64_t n_) : n(n_), threads(at::get_num_threads()), acc(size_t(n_ * threads), 0.0) {}
+  double* mine() {
+    const int64_t id = at::get_thread_num();
+    TORCH_CHECK(id >= 0 && id < threads, "rnnkit: thread id out of range in ThreadSums");
+    return acc.data() + id * n;
+  }
+  template <typename T>
+  static void add(double* a, const T* x, int64_t count) {
+    RNNKIT_SIMD
+    for (int64_t k = 0; k < count; ++k) a[k] += double(x[k]);
+  }
+  template <typename T>
+  static void add_product(double* a, const T* x, const T* y, int64_t count) {
+    RNNKIT_SIMD
+    for (int64_t k = 0; k < count; ++k) a[k] += double(x[k]) * double(y[k]);
+  }
+  // The sums of [offset, offset + count) as a tensor of `opts`.
+  Tensor total(int64_t offset, int64_t count, const at::TensorOptions& opts) const {
+    std::vector<double> sum(size_t(count), 0.0);
+    for (int64_t id = 0; id < threads; ++id)
+      for (int64_t k = 0; k < count; ++k) sum[k] += acc[id * n + offset + k];
+    return at::tensor(sum, at::TensorOptions().dtype(at::kDouble)).to(opts.dtype());
+  }
+};
+
 // Rows [0, rows) split across torch's intra-op threads, in chunks of at least `min_elements` values.
 template <typename F>
 inline void for_rows(int64_t rows, int64_t row_elements, const F& body) {

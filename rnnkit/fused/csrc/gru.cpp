@@ -16,11 +16,13 @@ struct GruStep {
   const T *ln_gain, *b_hh;  // LN of W_hh h per gate block: gain (3H) or null; b_hh (zeros when absent)
   const T* b_x;             // added to xp (b_ih when xp = W_ih x without it; zeros when absent)
   double eps;
+  ZoneoutDraw zh;           // training-mode zoneout, drawn here (see common.h)
 
   // Rows [b0, b1): `a` holds W_hh (h ⊙ m) and receives a = (LN of it) + b_hh; `gates` receives r, z, n.
-  void operator()(int64_t b0, int64_t b1, const T* xp, T* a, T* a_hat, T* rstd, T* gates, const T* h_prev,
+  void operator()(int64_t t, int64_t b0, int64_t b1, const T* xp, T* a, T* a_hat, T* rstd, T* gates, const T* h_prev,
                   T* h_out, const T* keep, int64_t keep_row, int64_t keep_stride) const {
     const int64_t G = 3 * H;
+    KeepScratch<T> scratch(zh.on() ? H : 0);
     for (int64_t b = b0; b < b1; ++b) {
       const T* x = xp + b * G;
       T* ar = a + b * G;
@@ -46,7 +48,9 @@ struct GruStep {
         g[2 * H + k] = n;
         ho[k] = n + z * (hp[k] - n);
       }
-      keep_mix(ho, ho, hp, keep + b * keep_row, keep_stride, H);
+      int64_t stride = keep_stride;
+      const T* kr = zh.row(keep + b * keep_row, stride, t, b, H, scratch.keep.data(), scratch.bits.data());
+      keep_mix(ho, ho, hp, kr, stride, H);
     }
   }
 };
@@ -58,7 +62,7 @@ struct GruStep {
 std::vector<Tensor> gru_forward(const Tensor& xp, const Tensor& h0, const Tensor& w_hh, const OptTensor& b_hh,
                                 const OptTensor& b_x,
                                 const OptTensor& h_mask, const OptTensor& keep, const OptTensor& ln_gain,
-                                double eps, bool save, bool save_gates) {
+                                double eps, bool save, bool save_gates, double zoneout, int64_t seed) {
   const int64_t T = xp.size(0), B = xp.size(1), G = xp.size(2), H = G / 3;
   const bool ln = ln_gain.has_value();
   const bool keep_all = save && save_gates;
@@ -76,7 +80,7 @@ std::vector<Tensor> gru_forward(const Tensor& xp, const Tensor& h0, const Tensor
     using T_ = scalar_t;
     const T_* z = zeros.data_ptr<T_>();
     GruStep<T_> step{B, H, ptr<T_>(ln_gain), b_hh.has_value() ? ptr<T_>(b_hh) : z, b_x.has_value() ? ptr<T_>(b_x) : z,
-                     eps};
+                     eps, ZoneoutDraw::make(zoneout, seed, 0)};
     const int64_t ks = keep.has_value() ? (keep->size(2) == 1 ? 0 : 1) : 0;
     const int64_t kr_ = keep.has_value() ? keep->size(2) : 0;
     for (int64_t t = 0; t < T; ++t) {
@@ -96,7 +100,7 @@ std::vector<Tensor> gru_forward(const Tensor& xp, const Tensor& h0, const Tensor
       const T_* hp = hs[t].data_ptr<T_>();
       T_* ho = hs[t + 1].data_ptr<T_>();
       const T_* kp = keep.has_value() ? (*keep)[t].data_ptr<T_>() : zeros.data_ptr<T_>();
-      for_rows(B, G, [&](int64_t b0, int64_t b1) { step(b0, b1, xpp, ap, ahp, rp, gp, hp, ho, kp, kr_, ks); });
+      for_rows(B, G, [&](int64_t b0, int64_t b1) { step(t, b0, b1, xpp, ap, ahp, rp, gp, hp, ho, kp, kr_, ks); });
     }
   });
   if (!keep_all) return {hs, Tensor(), Tensor(), Tensor(), Tensor()};
@@ -108,7 +112,7 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
                                  const Tensor& w_hh, const OptTensor& b_hh, const OptTensor& b_x, const Tensor& hs,
                                  const Tensor& gates_saved, const Tensor& a_saved, const Tensor& a_hat_saved,
                                  const Tensor& rstd_saved, const OptTensor& h_mask, const OptTensor& keep,
-                                 const OptTensor& ln_gain, double eps) {
+                                 const OptTensor& ln_gain, double eps, double zoneout, int64_t seed) {
   const int64_t T = xp.size(0), B = xp.size(1), G = xp.size(2), H = G / 3;
   const bool ln = ln_gain.has_value();
   const bool recompute = !gates_saved.defined() || gates_saved.numel() == 0;
@@ -116,7 +120,9 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
   Tensor d_xp = at::empty({T, B, G}, opts);
   Tensor d_a = at::empty({T, B, G}, opts);          // d of the post-LN recurrent part
   Tensor d_raw = ln ? at::empty({T, B, G}, opts) : d_a;  // d of W_hh h
-  Tensor a_hat_all = ln ? (recompute ? at::empty({T, B, G}, opts) : a_hat_saved) : Tensor();
+  Tensor a_hat_r1 = ln && recompute ? at::empty({B, G}, opts) : Tensor();  // one step (recompute)
+  ThreadSums sums(2 * G);  // per thread, over time and batch: [0, G) d b_hh, [G, 2G) d ln_gain
+  const bool sum_b = b_hh.has_value();
   Tensor dh = grad_h.clone(), dh_prev = at::empty({B, H}, opts), d_fresh = at::empty({B, H}, opts);
   Tensor zeros = at::zeros({G}, opts);
   Tensor gates_r, a_r, rstd_r, h_junk, hm_r;
@@ -132,7 +138,8 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
     using T_ = scalar_t;
     const T_* lg = ptr<T_>(ln_gain);
     const T_* zp = zeros.data_ptr<T_>();
-    GruStep<T_> step{B, H, lg, b_hh.has_value() ? ptr<T_>(b_hh) : zp, b_x.has_value() ? ptr<T_>(b_x) : zp, eps};
+    GruStep<T_> step{B, H, lg, b_hh.has_value() ? ptr<T_>(b_hh) : zp, b_x.has_value() ? ptr<T_>(b_x) : zp, eps,
+                     ZoneoutDraw::make(zoneout, seed, 0)};
     const int64_t ks = keep.has_value() ? (keep->size(2) == 1 ? 0 : 1) : 0;
     const int64_t kr_ = keep.has_value() ? keep->size(2) : 0;
     for (int64_t t = T - 1; t >= 0; --t) {
@@ -147,12 +154,12 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
         at::mm_out(a_r, rec_in, w_t);
         const T_* xpp = xp[t].data_ptr<T_>();
         T_* ap = a_r.data_ptr<T_>();
-        T_* ahp = ln ? a_hat_all[t].data_ptr<T_>() : nullptr;
+        T_* ahp = ln ? a_hat_r1.data_ptr<T_>() : nullptr;
         T_* rp = rstd_r.data_ptr<T_>();
         T_* gp = gates_r.data_ptr<T_>();
         const T_* hp = hs[t].data_ptr<T_>();
         T_* hj = h_junk.data_ptr<T_>();
-        for_rows(B, G, [&](int64_t b0, int64_t b1) { step(b0, b1, xpp, ap, ahp, rp, gp, hp, hj, kp, kr_, ks); });
+        for_rows(B, G, [&](int64_t b0, int64_t b1) { step(t, b0, b1, xpp, ap, ahp, rp, gp, hp, hj, kp, kr_, ks); });
         g = gp;
         av = ap;
         xhat = ahp;
@@ -172,6 +179,8 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
       const T_* hprev = hs[t].data_ptr<T_>();
       T_* dfp = d_fresh.data_ptr<T_>();
       for_rows(B, G, [&](int64_t b0, int64_t b1) {
+        KeepScratch<T_> scratch(step.zh.on() ? H : 0);
+        double* acc = sums.mine();
         for (int64_t b = b0; b < b1; ++b) {
           const T_* gr = g + b * G;
           const T_* ar = av + b * G;
@@ -180,7 +189,9 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
           T_* dxr = dx + b * G;
           T_* dar = da + b * G;
           T_* dpr = dhprev + b * H;
-          keep_split(dhp + b * H, dfr, dpr, kp + b * kr_, ks, H);
+          int64_t stride = ks;
+          const T_* kr = step.zh.row(kp + b * kr_, stride, t, b, H, scratch.keep.data(), scratch.bits.data());
+          keep_split(dhp + b * H, dfr, dpr, kr, stride, H);
           RNNKIT_SIMD
           for (int64_t k = 0; k < H; ++k) {
             const T_ dhn = dfr[k];
@@ -196,7 +207,11 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
             dar[2 * H + k] = dpn * r;
             dpr[k] += dhn * z;
           }
-          if (lg) normalise_row_backward(dar, xhat + b * G, lg, rs + b * 3, dr + b * G, G, 3);
+          if (sum_b) ThreadSums::add(acc, dar, G);
+          if (lg) {
+            ThreadSums::add_product(acc + G, dar, xhat + b * G, G);
+            normalise_row_backward(dar, xhat + b * G, lg, rs + b * 3, dr + b * G, G, 3);
+          }
         }
       });
       if (h_mask.has_value()) {
@@ -210,8 +225,8 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
   Tensor h_in = hs.narrow(0, 0, T);
   if (h_mask.has_value()) h_in = h_in * *h_mask;
   Tensor d_w = at::mm(d_raw.reshape({T * B, G}).t(), h_in.reshape({T * B, H}));
-  Tensor d_b = b_hh.has_value() ? sum_time_batch(d_a) : Tensor();
-  Tensor d_lg = ln ? sum_time_batch(d_a * a_hat_all) : Tensor();
+  Tensor d_b = sum_b ? sums.total(0, G, opts) : Tensor();
+  Tensor d_lg = ln ? sums.total(G, G, opts) : Tensor();
   return {d_xp, dh, d_w, d_b, d_lg};
 }
 
