@@ -29,12 +29,19 @@ def _defined(*tensors: Tensor | None) -> list[Tensor]:
     return [torch.Tensor() if t is None else t for t in tensors]
 
 
+def _or_none(grad: Tensor | None) -> Tensor | None:
+    return grad if grad is not None and grad.numel() else None
+
+
 def _zeros_if_none(grad: Tensor | None, like: Tensor) -> Tensor:
     return torch.zeros_like(like) if grad is None else grad.contiguous()
 
 
 class LSTMSequence(torch.autograd.Function):
-    """LSTM over ``xp``; returns ``(h_1..h_T, h_T, c_T, gates, c_1..c_T)`` (gates only when recording)."""
+    """LSTM over ``xp``; returns ``(h_1..h_T, h_T, c_T, gates, c_1..c_T)`` (gates only when recording).
+
+    ``ln_x_gain``: the layer norm of the input projection, done in the kernel's step (``xp`` is then the raw
+    ``W_ih x``); None: ``xp`` arrives normalised (or needs no norm)."""
 
     @staticmethod
     def forward(
@@ -56,8 +63,10 @@ class LSTMSequence(torch.autograd.Function):
         record,
         save,
         draw=NO_DRAW,
+        ln_x_gain=None,
+        ln_x_groups=1,
     ):
-        hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c = extension.load().lstm_forward(
+        hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c, stats_x = extension.load().lstm_forward(
             xp,
             h0,
             c0,
@@ -74,10 +83,14 @@ class LSTMSequence(torch.autograd.Function):
             save or record,
             record or not recompute,
             *draw,
+            ln_x_gain,
+            ln_x_groups,
         )
-        ctx.saved = (hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c) if save else None
-        ctx.save_for_backward(xp, w_hh, peephole, ln_gain, b_hh, lnc_gain, lnc_bias, h_mask, keep_h, keep_c)
-        ctx.eps, ctx.draw = eps, draw
+        ctx.saved = (hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c, stats_x) if save else None
+        ctx.save_for_backward(
+            xp, w_hh, peephole, ln_gain, b_hh, lnc_gain, lnc_bias, h_mask, keep_h, keep_c, ln_x_gain
+        )
+        ctx.eps, ctx.draw, ctx.ln_x_groups = eps, draw, ln_x_groups
         outputs = hs[1:], hs[-1].clone(), cs[-1].clone()
         if record:
             ctx.mark_non_differentiable(gates, cs)
@@ -86,9 +99,11 @@ class LSTMSequence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out, grad_h, grad_c, *_):
-        xp, w_hh, peephole, ln_gain, b_hh, lnc_gain, lnc_bias, h_mask, keep_h, keep_c = ctx.saved_tensors
-        hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c = ctx.saved  # gates None: recompute
-        d_xp, d_h0, d_c0, d_w, d_peep, d_lg, d_lb, d_lcg, d_lcb = extension.load().lstm_backward(
+        xp, w_hh, peephole, ln_gain, b_hh, lnc_gain, lnc_bias, h_mask, keep_h, keep_c, ln_x_gain = (
+            ctx.saved_tensors
+        )
+        hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c, stats_x = ctx.saved  # gates None: recompute
+        d_xp, d_h0, d_c0, d_w, d_peep, d_lg, d_lb, d_lcg, d_lcb, d_lxg = extension.load().lstm_backward(
             _zeros_if_none(grad_out, hs[1:]),
             _zeros_if_none(grad_h, hs[0]),
             _zeros_if_none(grad_c, cs[0]),
@@ -107,25 +122,31 @@ class LSTMSequence(torch.autograd.Function):
             lnc_bias,
             ctx.eps,
             *ctx.draw,
+            ln_x_gain,
+            ctx.ln_x_groups,
+            *_defined(stats_x),
         )
         grads = (d_xp, d_h0, d_c0, d_w, d_peep, d_lg, d_lb, d_lcg, d_lcb)
-        return (*(g if g is not None and g.numel() else None for g in grads), *(None,) * 8)
+        return (*(_or_none(g) for g in grads), *(None,) * 8, _or_none(d_lxg), None)
 
 
 class GRUSequence(torch.autograd.Function):
-    """GRU (reset_after) over ``xp``; returns ``(h_1..h_T, h_T, gates)`` (gates only when recording)."""
+    """GRU (reset_after) over ``xp``; returns ``(h_1..h_T, h_T, gates)`` (gates only when recording).
+
+    ``ln_x_gain`` as in :class:`LSTMSequence` (``ln_x_groups`` blocks: one per gate)."""
 
     @staticmethod
     def forward(
-        ctx, xp, h0, w_hh, b_hh, b_x, ln_gain, h_mask, keep, eps, recompute, record, save, draw=NO_DRAW
-    ):
-        hs, gates, a, a_hat, rstd = extension.load().gru_forward(
+        ctx, xp, h0, w_hh, b_hh, b_x, ln_gain, h_mask, keep, eps, recompute, record, save, draw=NO_DRAW,
+        ln_x_gain=None, ln_x_groups=3,
+    ):  # fmt: skip
+        hs, gates, a, a_hat, rstd, stats_x = extension.load().gru_forward(
             xp, h0, w_hh, b_hh, b_x, h_mask, keep, ln_gain, eps, save or record, record or not recompute,
-            draw[0], draw[2],
+            draw[0], draw[2], ln_x_gain, ln_x_groups,
         )  # fmt: skip
-        ctx.saved = (hs, gates, a, a_hat, rstd) if save else None
-        ctx.save_for_backward(xp, w_hh, b_hh, b_x, ln_gain, h_mask, keep)
-        ctx.eps, ctx.draw = eps, draw
+        ctx.saved = (hs, gates, a, a_hat, rstd, stats_x) if save else None
+        ctx.save_for_backward(xp, w_hh, b_hh, b_x, ln_gain, h_mask, keep, ln_x_gain)
+        ctx.eps, ctx.draw, ctx.ln_x_groups = eps, draw, ln_x_groups
         if record:
             ctx.mark_non_differentiable(gates)
             return hs[1:], hs[-1].clone(), gates
@@ -133,9 +154,9 @@ class GRUSequence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out, grad_h, _):
-        xp, w_hh, b_hh, b_x, ln_gain, h_mask, keep = ctx.saved_tensors
-        hs, gates, a, a_hat, rstd = ctx.saved  # gates None: recompute
-        d_xp, d_h0, d_w, d_b, d_lg = extension.load().gru_backward(
+        xp, w_hh, b_hh, b_x, ln_gain, h_mask, keep, ln_x_gain = ctx.saved_tensors
+        hs, gates, a, a_hat, rstd, stats_x = ctx.saved  # gates None: recompute
+        d_xp, d_h0, d_w, d_b, d_lg, d_bx, d_lxg = extension.load().gru_backward(
             _zeros_if_none(grad_out, hs[1:]),
             _zeros_if_none(grad_h, hs[0]),
             xp,
@@ -150,10 +171,12 @@ class GRUSequence(torch.autograd.Function):
             ctx.eps,
             ctx.draw[0],
             ctx.draw[2],
+            ln_x_gain,
+            ctx.ln_x_groups,
+            *_defined(stats_x),
         )
-        d_bx = d_xp.sum((0, 1)) if b_x is not None else None
         grads = (d_xp, d_h0, d_w, d_b, d_bx, d_lg)
-        return (*(g if g is not None and g.numel() else None for g in grads), *(None,) * 7)
+        return (*(_or_none(g) for g in grads), *(None,) * 7, _or_none(d_lxg), None)
 
 
 class RNNSequence(torch.autograd.Function):
@@ -233,7 +256,8 @@ def run_fused(
     """
     cell = plan.cell
     xp, b_ih = torch.matmul(x, cell.weight_ih.t()), cell.bias_ih
-    if isinstance(cell, (LayerNormLSTMCell, LayerNormGRUCell)):  # LN(W_ih x; α_x), in one ATen op
+    ln_x = _fused_input_norm(cell)
+    if isinstance(cell, (LayerNormLSTMCell, LayerNormGRUCell)) and ln_x is None:  # LN(W_ih x; α_x), in ATen
         norm = cell.ln_ih
         gain = norm.weight.reshape(-1)
         if norm.groups == 1:
@@ -254,14 +278,28 @@ def run_fused(
     draw = zoneout_draw(zoneout, p_h, p_c if plan.family == "lstm" else 0.0)
     run = {"lstm": _run_lstm, "gru": _run_gru, "rnn": _run_rnn}[plan.family]
     output, final, internals = run(
-        cell, xp.contiguous(), b_ih, state, rec, keeps, draw, recompute, record, save
+        cell, xp.contiguous(), b_ih, state, rec, keeps, draw, recompute, record, save, ln_x
     )
     if internals is not None and mask is not None:
         internals = {k: v * mask for k, v in internals.items()}
     return output, final, internals
 
 
-def _run_lstm(cell, xp, b_ih, state, rec, keeps, draw, recompute, record, save):
+def _fused_input_norm(cell) -> tuple[Tensor, int] | None:
+    """(gain, groups) of a layer-norm cell's input-side norm when the kernel's step can apply it (one pass
+    over each row while it is in cache, instead of an ATen layer norm over all of ``xp`` and its backward);
+    None otherwise: another cell, peepholes (their gradients read the gates' gradients after the loop),
+    or an eps that differs from the recurrent norm's (the kernel takes one)."""
+    if not isinstance(cell, (LayerNormLSTMCell, LayerNormGRUCell)):
+        return None
+    if isinstance(cell, LayerNormLSTMCell) and cell.peephole:
+        return None
+    if cell.ln_ih.eps != cell.ln_hh.eps:
+        return None
+    return cell.ln_ih.weight.reshape(-1), cell.ln_ih.groups
+
+
+def _run_lstm(cell, xp, b_ih, state, rec, keeps, draw, recompute, record, save, ln_x):
     layer_norm = isinstance(cell, LayerNormLSTMCell)
     peephole = torch.stack([cell.weight_ci, cell.weight_cf, cell.weight_co]) if cell.peephole else None
     ln_gain = lnc_gain = lnc_bias = None
@@ -274,7 +312,7 @@ def _run_lstm(cell, xp, b_ih, state, rec, keeps, draw, recompute, record, save):
     h0, c0 = state
     out, h, c, gates, cs = LSTMSequence.apply(
         xp, h0.contiguous(), c0.contiguous(), rec.weight, peephole, ln_gain, b_hh, lnc_gain, lnc_bias,
-        rec.h_mask, *keeps, eps, recompute, record, save, draw,
+        rec.h_mask, *keeps, eps, recompute, record, save, draw, *(ln_x or (None, 1)),
     )  # fmt: skip
     internals = None
     if record:
@@ -283,7 +321,7 @@ def _run_lstm(cell, xp, b_ih, state, rec, keeps, draw, recompute, record, save):
     return out, LSTMState(h, c), internals
 
 
-def _run_gru(cell, xp, b_ih, h0, rec, keeps, draw, recompute, record, save):
+def _run_gru(cell, xp, b_ih, h0, rec, keeps, draw, recompute, record, save, ln_x):
     layer_norm = isinstance(cell, LayerNormGRUCell)
     ln_gain = cell.ln_hh.weight.reshape(-1) if layer_norm else None
     b_hh = cell.bias_hh if layer_norm else rec.bias
@@ -302,6 +340,7 @@ def _run_gru(cell, xp, b_ih, h0, rec, keeps, draw, recompute, record, save):
         record,
         save,
         draw,
+        *(ln_x or (None, 3)),
     )
     internals = None
     if record:
@@ -310,7 +349,7 @@ def _run_gru(cell, xp, b_ih, h0, rec, keeps, draw, recompute, record, save):
     return out, h, internals
 
 
-def _run_rnn(cell, xp, b_ih, h0, rec, keeps, draw, recompute, record, save):
+def _run_rnn(cell, xp, b_ih, h0, rec, keeps, draw, recompute, record, save, ln_x):
     relu = cell.nonlinearity == "relu"
     bias = _add(b_ih, rec.bias)
     out, h = RNNSequence.apply(xp, h0.contiguous(), rec.weight, bias, rec.h_mask, keeps[0], relu, save, draw)

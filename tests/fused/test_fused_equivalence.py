@@ -17,6 +17,13 @@ pytestmark = pytest.mark.skipif(
     extension.load() is None, reason=f"fused kernels unavailable: {extension.disabled_reason()}"
 )
 
+
+def with_input_eps(cell, eps):
+    """A layer-norm cell whose input-side norm has its own eps: the kernel then leaves that norm to ATen."""
+    cell.ln_ih.eps = eps
+    return cell
+
+
 CELLS = {
     "lstm": lambda i, h: rnnkit.LSTMCell(i, h),
     "lstm_no_bias": lambda i, h: rnnkit.LSTMCell(i, h, bias=False),
@@ -26,6 +33,7 @@ CELLS = {
     "gru": lambda i, h: rnnkit.GRUCell(i, h),
     "gru_no_bias": lambda i, h: rnnkit.GRUCell(i, h, bias=False),
     "layer_norm_gru": lambda i, h: LayerNormGRUCell(i, h),
+    "layer_norm_gru_input_eps": lambda i, h: with_input_eps(LayerNormGRUCell(i, h), 1e-3),
     "rnn_tanh": lambda i, h: rnnkit.RNNCell(i, h),
     "rnn_relu": lambda i, h: rnnkit.RNNCell(i, h, nonlinearity="relu"),
 }

@@ -86,6 +86,34 @@ inline void normalise_row(const T* x, T* x_hat, T* rstd, int64_t n, int64_t grou
   }
 }
 
+// Mean and rstd = 1/sqrt(var + eps) of each of `groups` blocks of a row of n (two passes, as above).
+template <typename T>
+inline void row_stats(const T* x, T* mean, T* rstd, int64_t n, int64_t groups, double eps) {
+  const int64_t size = n / groups;
+  for (int64_t g = 0; g < groups; ++g) {
+    const T* xg = x + g * size;
+    T sum = 0, sq = 0;
+    _Pragma("omp simd reduction(+ : sum)") for (int64_t k = 0; k < size; ++k) sum += xg[k];
+    const T m = sum / T(size);
+    _Pragma("omp simd reduction(+ : sq)") for (int64_t k = 0; k < size; ++k) sq += (xg[k] - m) * (xg[k] - m);
+    mean[g] = m;
+    rstd[g] = T(1) / std::sqrt(sq / T(size) + T(eps));
+  }
+}
+
+// x_hat = (x - mean) * rstd per block, from row_stats' values.
+template <typename T>
+inline void apply_stats(const T* x, const T* mean, const T* rstd, T* x_hat, int64_t n, int64_t groups) {
+  const int64_t size = n / groups;
+  for (int64_t g = 0; g < groups; ++g) {
+    const T m = mean[g], r = rstd[g];
+    const T* xg = x + g * size;
+    T* yg = x_hat + g * size;
+    RNNKIT_SIMD
+    for (int64_t k = 0; k < size; ++k) yg[k] = (xg[k] - m) * r;
+  }
+}
+
 // Backward of y = x_hat * gain (per group): given dy, x_hat, rstd, writes dx (may alias dy).
 template <typename T>
 inline void normalise_row_backward(const T* dy, const T* x_hat, const T* gain, const T* rstd, T* dx,
@@ -144,19 +172,21 @@ inline void keep_split(const T* d, T* d_fresh, T* d_prev, const T* k, int64_t st
   }
 }
 
-// Training-mode zoneout drawn inside the kernels: unit j of row b at step t keeps its previous value when
-// the 32-bit Philox4x32-10 word (key = seed; counter = (j / 4, b, t, field), word j % 4) is below p * 2^32.
+// Training-mode zoneout drawn inside the kernels: of a row of n units (Q = ceil(n / 4)), unit j of row b at
+// step t keeps its previous value when word j / Q of Philox4x32-10 (key = seed, counter = (j % Q, b, t,
+// field)) is below p * 2^32 (words laid out in four planes so that the draw vectorises).
 // Counter-based, so forward, backward and recompute regenerate the same mask without storing it, and the
 // draw does not depend on threads. The seed comes from torch's generator (rnnkit/fused/sequence.py), so
 // torch.manual_seed makes it reproducible; zoneout_mask below is the same definition as a tensor.
-inline void philox4x32(uint32_t c[4], uint32_t k0, uint32_t k1) {
+inline void philox4x32(uint32_t& c0, uint32_t& c1, uint32_t& c2, uint32_t& c3, uint32_t k0, uint32_t k1) {
+#pragma GCC unroll 10
   for (int round = 0; round < 10; ++round) {
-    const uint64_t p0 = uint64_t(0xD2511F53u) * c[0], p1 = uint64_t(0xCD9E8D57u) * c[2];
-    const uint32_t n0 = uint32_t(p1 >> 32) ^ c[1] ^ k0, n2 = uint32_t(p0 >> 32) ^ c[3] ^ k1;
-    c[0] = n0;
-    c[1] = uint32_t(p1);
-    c[2] = n2;
-    c[3] = uint32_t(p0);
+    const uint64_t p0 = uint64_t(0xD2511F53u) * c0, p1 = uint64_t(0xCD9E8D57u) * c2;
+    const uint32_t n0 = uint32_t(p1 >> 32) ^ c1 ^ k0, n2 = uint32_t(p0 >> 32) ^ c3 ^ k1;
+    c0 = n0;
+    c1 = uint32_t(p1);
+    c2 = n2;
+    c3 = uint32_t(p0);
     k0 += 0x9E3779B9u;
     k1 += 0xBB67AE85u;
   }
@@ -178,17 +208,19 @@ struct ZoneoutDraw {
   }
   bool on() const { return threshold != 0; }
 
-  // The 32-bit words of row b at step t: n values into bits (room for n rounded up to 4).
+  // The 32-bit words of row b at step t: unit j's word at bits[j] (room for n rounded up to 4).
   void words(int64_t t, int64_t b, int64_t n, uint32_t* bits) const {
     const int64_t quads = (n + 3) / 4;
+    const uint32_t cb = uint32_t(b), ct = uint32_t(t), cf = field, key0 = k0, key1 = k1;
+    uint32_t *w0 = bits, *w1 = bits + quads, *w2 = bits + 2 * quads, *w3 = bits + 3 * quads;
     RNNKIT_SIMD
     for (int64_t q = 0; q < quads; ++q) {
-      uint32_t c[4] = {uint32_t(q), uint32_t(b), uint32_t(t), field};
-      philox4x32(c, k0, k1);
-      bits[4 * q] = c[0];
-      bits[4 * q + 1] = c[1];
-      bits[4 * q + 2] = c[2];
-      bits[4 * q + 3] = c[3];
+      uint32_t c0 = uint32_t(q), c1 = cb, c2 = ct, c3 = cf;
+      philox4x32(c0, c1, c2, c3, key0, key1);
+      w0[q] = c0;
+      w1[q] = c1;
+      w2[q] = c2;
+      w3[q] = c3;
     }
   }
 
@@ -212,7 +244,7 @@ template <typename T>
 struct KeepScratch {
   std::vector<T> keep;
   std::vector<uint32_t> bits;
-  explicit KeepScratch(int64_t n) : keep(n), bits(n + 4) {}
+  explicit KeepScratch(int64_t n) : keep(n), bits(n ? n + 4 : 0) {}
 };
 
 // Per-thread sums of (T, B, n) values over time and batch, accumulated inside the kernels' row loops (no

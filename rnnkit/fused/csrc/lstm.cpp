@@ -23,6 +23,9 @@ struct LstmStep {
   const T *lnc_gain, *lnc_bias;      // LN of c̃
   double eps;
   ZoneoutDraw zh, zc;                // training-mode zoneout of h and c, drawn here (see common.h)
+  const T* lnx_gain = nullptr;       // LN of the input projection xp, fused here: gain (4H) or null
+  int64_t lnx_groups = 1;
+  T* stats_x = nullptr;              // this step's (B, 2 * groups) mean and rstd of xp, written here
 
   // One step for rows [b0, b1): reads xp_t and hh = W_hh (h ⊙ m), writes the activations i, f, g, o
   // into `pre`.
@@ -32,12 +35,21 @@ struct LstmStep {
                   int64_t kh_row, int64_t kh_stride, const T* kc, int64_t kc_row, int64_t kc_stride) const {
     const int64_t G = 4 * H;
     KeepScratch<T> scratch(zh.on() || zc.on() ? H : 0);
+    std::vector<T> xs(lnx_gain ? G : 0);  // LN(xp) of one row
     for (int64_t b = b0; b < b1; ++b) {
       T* g = pre + b * G;
       const T* cp = c_prev + b * H;
       const T* hp = h_prev + b * H;
       T* cn = c_new + b * H;
       const T* x = xp + b * G;
+      if (lnx_gain) {
+        T* st = stats_x + b * 2 * lnx_groups;
+        row_stats(x, st, st + lnx_groups, G, lnx_groups, eps);
+        apply_stats(x, st, st + lnx_groups, xs.data(), G, lnx_groups);
+        RNNKIT_SIMD
+        for (int64_t k = 0; k < G; ++k) xs[k] *= lnx_gain[k];
+        x = xs.data();
+      }
       const T* a = hh + b * G;
       if (ln_gain) {
         T* xh = hh_hat + b * G;
@@ -95,7 +107,7 @@ std::vector<Tensor> lstm_forward(const Tensor& xp, const Tensor& h0, const Tenso
                                  const OptTensor& peephole, const OptTensor& ln_gain, const OptTensor& b_hh,
                                  const OptTensor& lnc_gain, const OptTensor& lnc_bias, double eps,
                                  bool save, bool save_gates, double zoneout_h, double zoneout_c,
-                                 int64_t seed) {
+                                 int64_t seed, const OptTensor& ln_x_gain, int64_t ln_x_groups) {
   const int64_t T = xp.size(0), B = xp.size(1), G = xp.size(2), H = G / 4;
   const bool ln = ln_gain.has_value();
   const bool lnc = lnc_gain.has_value();
@@ -118,6 +130,9 @@ std::vector<Tensor> lstm_forward(const Tensor& xp, const Tensor& h0, const Tenso
   Tensor hm = h_mask.has_value() ? at::empty({B, H}, opts) : Tensor();
   Tensor zeros = at::zeros({G}, opts);
   Tensor w_t = w_hh.t();
+  const bool lnx = ln_x_gain.has_value();
+  TORCH_CHECK(!lnx || (ln && !peephole.has_value()), "rnnkit: the fused input LN needs LN of W_hh h, no peepholes");
+  Tensor stats_x = lnx ? at::empty({keep_gates ? T : 1, B, 2 * ln_x_groups}, opts) : Tensor();
 
   AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "lstm_forward", [&] {
     using T_ = scalar_t;
@@ -126,7 +141,7 @@ std::vector<Tensor> lstm_forward(const Tensor& xp, const Tensor& h0, const Tenso
     LstmStep<T_> step{B, H, peep ? peep : z, peep ? peep + H : z, peep ? peep + 2 * H : z,
                       ptr<T_>(ln_gain), b_hh.has_value() ? ptr<T_>(b_hh) : z, ptr<T_>(lnc_gain),
                       ptr<T_>(lnc_bias), eps, ZoneoutDraw::make(zoneout_h, seed, 0),
-                      ZoneoutDraw::make(zoneout_c, seed, 1)};
+                      ZoneoutDraw::make(zoneout_c, seed, 1), ptr<T_>(ln_x_gain), ln_x_groups};
     const int64_t khs = keep_h.has_value() ? (keep_h->size(2) == 1 ? 0 : 1) : 0;
     const int64_t kcs = keep_c.has_value() ? (keep_c->size(2) == 1 ? 0 : 1) : 0;
     const int64_t khr_ = keep_h.has_value() ? keep_h->size(2) : 0;
@@ -156,6 +171,7 @@ std::vector<Tensor> lstm_forward(const Tensor& xp, const Tensor& h0, const Tenso
       T_* co = cs[t + 1].data_ptr<T_>();
       const T_* kh = keep_h.has_value() ? (*keep_h)[t].data_ptr<T_>() : z;
       const T_* kc = keep_c.has_value() ? (*keep_c)[t].data_ptr<T_>() : z;
+      step.stats_x = lnx ? stats_x[s].data_ptr<T_>() : nullptr;
       for_rows(B, G, [&](int64_t b0, int64_t b1) {
         step(t, b0, b1, xp_ptr, g_ptr, hh_ptr, hh_hat_ptr, rstd_hh_ptr, hp, cp, c_new_ptr, c_hat_ptr, rstd_c_ptr,
              tc_ptr, ho, co, kh, khr_, khs, kc, kcr_, kcs);
@@ -170,10 +186,11 @@ std::vector<Tensor> lstm_forward(const Tensor& xp, const Tensor& h0, const Tenso
     rstd_hh = Tensor();
     c_hat = Tensor();
     rstd_c = Tensor();
+    stats_x = Tensor();
   } else if (!save_cnew) {
     c_new = Tensor();
   }
-  return {hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c};
+  return {hs, cs, gates, tc, c_new, hh_hat, rstd_hh, c_hat, rstd_c, stats_x};
 }
 
 // Backward through time. grad_out (T,B,H), grad_h (B,H), grad_c (B,H). When `gates` is undefined the
@@ -188,7 +205,8 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
                                   const OptTensor& h_mask, const OptTensor& keep_h, const OptTensor& keep_c,
                                   const OptTensor& peephole, const OptTensor& ln_gain, const OptTensor& b_hh,
                                   const OptTensor& lnc_gain, const OptTensor& lnc_bias, double eps,
-                                  double zoneout_h, double zoneout_c, int64_t seed) {
+                                  double zoneout_h, double zoneout_c, int64_t seed,
+                                  const OptTensor& ln_x_gain, int64_t ln_x_groups, const Tensor& stats_x_saved) {
   const int64_t T = xp.size(0), B = xp.size(1), G = xp.size(2), H = G / 4;
   const bool ln = ln_gain.has_value(), lnc = lnc_gain.has_value();
   const bool recompute = !gates_saved.defined() || gates_saved.numel() == 0;
@@ -197,7 +215,11 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
   Tensor d_xp = at::empty({T, B, G}, opts);
   Tensor d_hh = ln ? at::empty({T, B, G}, opts) : d_xp;
   // sums over time and batch, per thread: [0, G) d b_hh, [G, 2G) d ln_gain, then d lnc_gain, d lnc_bias
-  ThreadSums sums(2 * G + 2 * H);
+  // then [2G + 2H, 3G + 2H) d ln_x_gain
+  ThreadSums sums(3 * G + 2 * H);
+  const bool lnx = ln_x_gain.has_value();
+  TORCH_CHECK(!lnx || (ln && !peephole.has_value()), "rnnkit: the fused input LN needs LN of W_hh h, no peepholes");
+  Tensor stats_r = lnx && recompute ? at::empty({B, 2 * ln_x_groups}, opts) : Tensor();
   const bool sum_b = b_hh.has_value();
   Tensor dh = grad_h.clone(), dc = grad_c.clone();
   Tensor dh_prev = at::empty({B, H}, opts), dc_prev = at::empty({B, H}, opts);
@@ -229,7 +251,10 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
     const T_* lg = ptr<T_>(ln_gain);
     const T_* lcg = ptr<T_>(lnc_gain);
     LstmStep<T_> step{B, H, wci, wcf, wco, lg, b_hh.has_value() ? ptr<T_>(b_hh) : z, lcg, ptr<T_>(lnc_bias),
-                      eps, ZoneoutDraw::make(zoneout_h, seed, 0), ZoneoutDraw::make(zoneout_c, seed, 1)};
+                      eps, ZoneoutDraw::make(zoneout_h, seed, 0), ZoneoutDraw::make(zoneout_c, seed, 1),
+                      ptr<T_>(ln_x_gain), ln_x_groups};
+    const T_* lxg = ptr<T_>(ln_x_gain);
+    const int64_t gx = ln_x_groups;
     const int64_t khs = keep_h.has_value() ? (keep_h->size(2) == 1 ? 0 : 1) : 0;
     const int64_t kcs = keep_c.has_value() ? (keep_c->size(2) == 1 ? 0 : 1) : 0;
     const int64_t khr_ = keep_h.has_value() ? keep_h->size(2) : 0;
@@ -259,6 +284,7 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
         const T_* cp = cs[t].data_ptr<T_>();
         T_* hj = h_junk.data_ptr<T_>();
         T_* cj = c_junk.data_ptr<T_>();  // c_t is known already: write it to a junk buffer
+        step.stats_x = lnx ? stats_r.data_ptr<T_>() : nullptr;
         for_rows(B, G, [&](int64_t b0, int64_t b1) {
           step(t, b0, b1, xpp, gp, hhp, xh, rh, hp, cp, cn, ch, rcp, tp, hj, cj, kh, khr_, khs, kc, kcr_, kcs);
         });
@@ -286,8 +312,11 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
       T_* dtp = scratch_dt.data_ptr<T_>();
       T_* dcnp = scratch_dcn.data_ptr<T_>();
       const T_* cprev = cs[t].data_ptr<T_>();
+      const T_* xrow = xp[t].data_ptr<T_>();
+      const T_* sx = lnx ? (recompute ? stats_r : stats_x_saved[t]).data_ptr<T_>() : nullptr;
       for_rows(B, G, [&](int64_t b0, int64_t b1) {
         KeepScratch<T_> scratch(step.zh.on() || step.zc.on() ? H : 0);
+        std::vector<T_> xs(lnx ? G : 0);
         double* acc = sums.mine();
         for (int64_t b = b0; b < b1; ++b) {
           const T_* gr = g + b * G;
@@ -331,6 +360,12 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
             ThreadSums::add_product(acc + G, dGr, xhat + b * G, G);
             normalise_row_backward(dGr, xhat + b * G, lg, rhh + b, dHH + b * G, G, 1);
           }
+          if (lnx) {  // through LN(xp): d xp in place of d gates, and the gain's gradient
+            const T_* st = sx + b * 2 * gx;
+            apply_stats(xrow + b * G, st, st + gx, xs.data(), G, gx);
+            ThreadSums::add_product(acc + 2 * G + 2 * H, dGr, xs.data(), G);
+            normalise_row_backward(dGr, xs.data(), lxg, st + gx, dGr, G, gx);
+          }
         }
       });
       // dh_{t-1} = (direct part) + (W_hh^T dHH_t) ⊙ m
@@ -359,7 +394,8 @@ std::vector<Tensor> lstm_backward(const Tensor& grad_out, const Tensor& grad_h, 
     d_lcg = sums.total(2 * G, H, opts);
     d_lcb = sums.total(2 * G + H, H, opts);
   }
-  return {d_xp, dh, dc, d_w, d_peep, d_lg, d_lb, d_lcg, d_lcb};
+  Tensor d_lxg = lnx ? sums.total(2 * G + 2 * H, G, opts) : Tensor();
+  return {d_xp, dh, dc, d_w, d_peep, d_lg, d_lb, d_lcg, d_lcb, d_lxg};
 }
 
 }  // namespace rnnkit

@@ -6,19 +6,20 @@ namespace rnnkit {
 std::vector<Tensor> lstm_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const OptTensor&,
                                  const OptTensor&, const OptTensor&, const OptTensor&, const OptTensor&,
                                  const OptTensor&, const OptTensor&, const OptTensor&, double, bool, bool, double,
-                                 double, int64_t);
+                                 double, int64_t, const OptTensor&, int64_t);
 std::vector<Tensor> lstm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
                                   const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
                                   const Tensor&, const Tensor&, const Tensor&, const Tensor&, const OptTensor&,
                                   const OptTensor&, const OptTensor&, const OptTensor&, const OptTensor&,
                                   const OptTensor&, const OptTensor&, const OptTensor&, double, double, double,
-                                  int64_t);
+                                  int64_t, const OptTensor&, int64_t, const Tensor&);
 std::vector<Tensor> gru_forward(const Tensor&, const Tensor&, const Tensor&, const OptTensor&, const OptTensor&,
                                 const OptTensor&, const OptTensor&, const OptTensor&, double, bool, bool, double,
-                                int64_t);
+                                int64_t, const OptTensor&, int64_t);
 std::vector<Tensor> gru_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const OptTensor&,
                                  const OptTensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
-                                 const OptTensor&, const OptTensor&, const OptTensor&, double, double, int64_t);
+                                 const OptTensor&, const OptTensor&, const OptTensor&, double, double, int64_t,
+                                 const OptTensor&, int64_t, const Tensor&);
 std::vector<Tensor> rnn_forward(const Tensor&, const Tensor&, const Tensor&, const OptTensor&, const OptTensor&,
                                 const OptTensor&, bool, bool, double, int64_t);
 std::vector<Tensor> rnn_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
