@@ -67,6 +67,72 @@ inline T* ptr(const OptTensor& t) {
   return t.has_value() && t->defined() ? t->data_ptr<T>() : nullptr;
 }
 
+// Sums over a row in kLanes independent partial sums, added up at the end. GCC leaves an
+// `omp simd reduction` over one scalar as a serial chain of dependent adds (measured: 3.9 µs for a
+// layer norm over 1024 floats); explicit lanes vectorise (0.3 µs).
+constexpr int64_t kLanes = 32;
+
+template <typename T>
+inline T lanes_total(const T* part) {
+  T total = 0;
+  for (int64_t j = 0; j < kLanes; ++j) total += part[j];
+  return total;
+}
+
+// Σ x[k]
+template <typename T>
+inline T row_sum(const T* x, int64_t n) {
+  T part[kLanes] = {};
+  const int64_t full = n - n % kLanes;
+  for (int64_t k = 0; k < full; k += kLanes) {
+    RNNKIT_SIMD
+    for (int64_t j = 0; j < kLanes; ++j) part[j] += x[k + j];
+  }
+  T total = lanes_total(part);
+  for (int64_t k = full; k < n; ++k) total += x[k];
+  return total;
+}
+
+// Σ (x[k] - m)²
+template <typename T>
+inline T row_sq_dev(const T* x, T m, int64_t n) {
+  T part[kLanes] = {};
+  const int64_t full = n - n % kLanes;
+  for (int64_t k = 0; k < full; k += kLanes) {
+    RNNKIT_SIMD
+    for (int64_t j = 0; j < kLanes; ++j) part[j] += (x[k + j] - m) * (x[k + j] - m);
+  }
+  T total = lanes_total(part);
+  for (int64_t k = full; k < n; ++k) total += (x[k] - m) * (x[k] - m);
+  return total;
+}
+
+// Σ a[k] b[k], and with c: Σ a[k] b[k] c[k]
+template <typename T>
+inline T row_dot(const T* a, const T* b, int64_t n) {
+  T part[kLanes] = {};
+  const int64_t full = n - n % kLanes;
+  for (int64_t k = 0; k < full; k += kLanes) {
+    RNNKIT_SIMD
+    for (int64_t j = 0; j < kLanes; ++j) part[j] += a[k + j] * b[k + j];
+  }
+  T total = lanes_total(part);
+  for (int64_t k = full; k < n; ++k) total += a[k] * b[k];
+  return total;
+}
+template <typename T>
+inline T row_dot(const T* a, const T* b, const T* c, int64_t n) {
+  T part[kLanes] = {};
+  const int64_t full = n - n % kLanes;
+  for (int64_t k = 0; k < full; k += kLanes) {
+    RNNKIT_SIMD
+    for (int64_t j = 0; j < kLanes; ++j) part[j] += a[k + j] * b[k + j] * c[k + j];
+  }
+  T total = lanes_total(part);
+  for (int64_t k = full; k < n; ++k) total += a[k] * b[k] * c[k];
+  return total;
+}
+
 // Row-wise layer norm of x (n features in `groups` equal blocks) without gain: writes x_hat and one
 // rstd = 1/sqrt(var + eps) per group. Two passes (mean, then variance about it), vectorised.
 template <typename T>
@@ -75,10 +141,8 @@ inline void normalise_row(const T* x, T* x_hat, T* rstd, int64_t n, int64_t grou
   for (int64_t g = 0; g < groups; ++g) {
     const T* xg = x + g * size;
     T* yg = x_hat + g * size;
-    T sum = 0, sq = 0;
-    _Pragma("omp simd reduction(+ : sum)") for (int64_t k = 0; k < size; ++k) sum += xg[k];
-    const T mean = sum / T(size);
-    _Pragma("omp simd reduction(+ : sq)") for (int64_t k = 0; k < size; ++k) sq += (xg[k] - mean) * (xg[k] - mean);
+    const T mean = row_sum(xg, size) / T(size);
+    const T sq = row_sq_dev(xg, mean, size);
     const T r = T(1) / std::sqrt(sq / T(size) + T(eps));
     RNNKIT_SIMD
     for (int64_t k = 0; k < size; ++k) yg[k] = (xg[k] - mean) * r;
@@ -92,10 +156,8 @@ inline void row_stats(const T* x, T* mean, T* rstd, int64_t n, int64_t groups, d
   const int64_t size = n / groups;
   for (int64_t g = 0; g < groups; ++g) {
     const T* xg = x + g * size;
-    T sum = 0, sq = 0;
-    _Pragma("omp simd reduction(+ : sum)") for (int64_t k = 0; k < size; ++k) sum += xg[k];
-    const T m = sum / T(size);
-    _Pragma("omp simd reduction(+ : sq)") for (int64_t k = 0; k < size; ++k) sq += (xg[k] - m) * (xg[k] - m);
+    const T m = row_sum(xg, size) / T(size);
+    const T sq = row_sq_dev(xg, m, size);
     mean[g] = m;
     rstd[g] = T(1) / std::sqrt(sq / T(size) + T(eps));
   }
@@ -121,14 +183,8 @@ inline void normalise_row_backward(const T* dy, const T* x_hat, const T* gain, c
   const int64_t size = n / groups;
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t o = g * size;
-    T a = 0, b = 0;
-    _Pragma("omp simd reduction(+ : a, b)") for (int64_t k = 0; k < size; ++k) {
-      const T dxh = dy[o + k] * gain[o + k];
-      a += dxh;
-      b += dxh * x_hat[o + k];
-    }
-    a /= T(size);
-    b /= T(size);
+    const T a = row_dot(dy + o, gain + o, size) / T(size);
+    const T b = row_dot(dy + o, gain + o, x_hat + o, size) / T(size);
     const T r = rstd[g];
     RNNKIT_SIMD
     for (int64_t k = 0; k < size; ++k) dx[o + k] = r * (dy[o + k] * gain[o + k] - a - x_hat[o + k] * b);
