@@ -136,8 +136,9 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
   const bool recompute = !gates_saved.defined() || gates_saved.numel() == 0;
   auto opts = xp.options();
   Tensor d_xp = at::empty({T, B, G}, opts);
-  Tensor d_a = at::empty({T, B, G}, opts);          // d of the post-LN recurrent part
-  Tensor d_raw = ln ? at::empty({T, B, G}, opts) : d_a;  // d of W_hh h
+  // d of W_hh h, all steps (the GEMM of d W_hh reads it); with LN, d of the post-LN part is only a row's
+  // scratch (its sums over time and batch are taken in the loop), without LN the two are the same
+  Tensor d_raw = at::empty({T, B, G}, opts);
   Tensor a_hat_r1 = ln && recompute ? at::empty({B, G}, opts) : Tensor();  // one step (recompute)
   // per thread, over time and batch: [0, G) d b_hh, [G, 2G) d ln_gain, [2G, 3G) d b_x, [3G, 4G) d ln_x_gain
   ThreadSums sums(4 * G);
@@ -199,7 +200,7 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
       const T_* dhp = dh.data_ptr<T_>();
       T_* dhprev = dh_prev.data_ptr<T_>();
       T_* dx = d_xp[t].data_ptr<T_>();
-      T_* da = d_a[t].data_ptr<T_>();
+      T_* da = ln ? nullptr : d_raw[t].data_ptr<T_>();
       T_* dr = d_raw[t].data_ptr<T_>();
       const T_* hprev = hs[t].data_ptr<T_>();
       T_* dfp = d_fresh.data_ptr<T_>();
@@ -208,6 +209,7 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
       for_rows(B, G, [&](int64_t b0, int64_t b1) {
         KeepScratch<T_> scratch(step.zh.on() ? H : 0);
         std::vector<T_> xs(lnx ? G : 0);
+        std::vector<T_> da_row(ln ? G : 0);
         double* acc = sums.mine();
         for (int64_t b = b0; b < b1; ++b) {
           const T_* gr = g + b * G;
@@ -215,7 +217,7 @@ std::vector<Tensor> gru_backward(const Tensor& grad_out, const Tensor& grad_h, c
           const T_* hp = hprev + b * H;
           T_* dfr = dfp + b * H;
           T_* dxr = dx + b * G;
-          T_* dar = da + b * G;
+          T_* dar = ln ? da_row.data() : da + b * G;
           T_* dpr = dhprev + b * H;
           int64_t stride = ks;
           const T_* kr = step.zh.row(kp + b * kr_, stride, t, b, H, scratch.keep.data(), scratch.bits.data());
