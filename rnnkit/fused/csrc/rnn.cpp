@@ -15,7 +15,10 @@ std::vector<Tensor> rnn_forward(const Tensor& xp, const Tensor& h0, const Tensor
   Tensor hs = at::empty({T + 1, B, H}, opts);
   hs[0].copy_(h0);
   const bool keeps = keep.has_value() || zoneout > 0.0;
-  const bool save_new = save && keeps;
+  // Backward needs h̃ (the pre-mix value) only where 0 < k < 1 (evaluation-mode zoneout): where k = 0,
+  // h_t is h̃; where k = 1, h̃ gets no gradient. Lengths and training-mode zoneout keep 0 or 1.
+  const bool fractional = keep.has_value() && !((*keep == 0) | (*keep == 1)).all().item<bool>();
+  const bool save_new = save && fractional;
   const ZoneoutDraw draw = ZoneoutDraw::make(zoneout, seed, 0);
   Tensor h_new = at::empty({save_new ? T : 1, B, H}, opts);
   Tensor hm = h_mask.has_value() ? at::empty({B, H}, opts) : Tensor();
