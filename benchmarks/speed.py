@@ -6,6 +6,7 @@ Run from the repository root:
     python benchmarks/speed.py --quick          # tiny sizes, 2 repeats: checks that it all runs (CI)
     python benchmarks/speed.py --peers          # also Keras/TensorFlow and ONNX Runtime when installed
     python benchmarks/speed.py --markdown benchmarks/results/speed-cpu.md
+    python benchmarks/speed.py --only variants --scenarios S1 S3   # some rows only
 
 Scenarios (float32; "train" = forward + backward of sum(outputs) to every weight and the input):
 S1 train/infer B=64 T=100 I=128 H=256, one layer; S2 train B=32 T=200 I=64 H=128, 2 bidirectional
@@ -40,6 +41,8 @@ from rnnkit.fused.stream import Streamer
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hand_loops import HandRNN
 from peers import peer_systems
+
+SECTIONS = ("layers", "variants", "streaming", "classifier", "memory")
 
 
 class Scenario(NamedTuple):
@@ -312,6 +315,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="sections to run")
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        choices=["S1", "S2", "S3"],
+        default=["S1", "S2", "S3"],
+        help="of layers/variants",
+    )
     parser.add_argument("--rss-child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--rss-sizes", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -342,7 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         sc = sizes[name]
         x = torch.randn(sc.steps, sc.batch, sc.input_size, requires_grad=train)
         label = "S3" if not train else name
-        for cell in GATES:
+        if label not in args.scenarios:
+            continue
+        for cell in GATES if "layers" in args.only else ():
             systems = layer_systems(cell, sc, x, train)
             if args.peers:
                 systems.update(peer_systems("layer", cell, sc, None, x, train=train))
@@ -350,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             table.add_timed(
                 sc._replace(name=label), cell, mode, timed(systems, args), "torch.nn", work, args.peak
             )
-        for cell in GATES:
+        for cell in GATES if "variants" in args.only else ():
             if name == "S2" and cell == "RNN":
                 continue
             times = timed(variant_systems(cell, sc, x, train), args)
@@ -363,9 +376,12 @@ def main(argv: list[str] | None = None) -> int:
                 None,
                 args.peak,
             )
-    streaming(sizes["S4"], args, table)
-    classifier(sizes["S5"], args, table)
-    memory(sizes["S1"], table)
+    if "streaming" in args.only:
+        streaming(sizes["S4"], args, table)
+    if "classifier" in args.only:
+        classifier(sizes["S5"], args, table)
+    if "memory" in args.only:
+        memory(sizes["S1"], table)
     if args.markdown is not None:
         lines = [header, "", "| " + " | ".join(Table.COLUMNS) + " |", "|" + "---|" * len(Table.COLUMNS)]
         lines += ["| " + " | ".join(row) + " |" for row in table.rows]

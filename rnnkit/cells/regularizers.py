@@ -154,6 +154,12 @@ class Zoneout(CellWrapper):
 
     where ``h̃_t`` is the wrapped cell's new value. ``h`` and ``c`` (LSTM) have their own probabilities.
 
+    Random stream: the reference loop draws ``d_t`` step by step with torch's ``bernoulli_``; rnnkit's fused
+    CPU kernels draw it inside the kernel from a counter-based generator (Philox4x32-10) keyed by one seed
+    taken from torch's generator, so both are reproducible under ``torch.manual_seed`` and have the same
+    distribution, but the two paths draw different masks
+    (:func:`rnnkit.fused.sequence.zoneout_keep_mask` gives the kernels' mask).
+
     Args:
         cell: any cell whose state is ``h`` or ``(h, c)``.
         h: zoneout probability of the hidden state.

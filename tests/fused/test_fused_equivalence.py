@@ -9,13 +9,20 @@ import rnnkit
 from rnnkit.cells.layer_norm import LayerNormGRUCell, LayerNormLSTMCell
 from rnnkit.cells.regularizers import RecurrentDropout, WeightDrop, Zoneout
 from rnnkit.fused import extension
-from rnnkit.fused.sequence import LSTMSequence
+from rnnkit.fused.sequence import LSTMSequence, zoneout_keep_mask
 from rnnkit.layers.unroll import Recurrent
 from tests.oracles import assert_same_outputs_and_grads
 
 pytestmark = pytest.mark.skipif(
     extension.load() is None, reason=f"fused kernels unavailable: {extension.disabled_reason()}"
 )
+
+
+def with_input_eps(cell, eps):
+    """A layer-norm cell whose input-side norm has its own eps: the kernel then leaves that norm to ATen."""
+    cell.ln_ih.eps = eps
+    return cell
+
 
 CELLS = {
     "lstm": lambda i, h: rnnkit.LSTMCell(i, h),
@@ -26,6 +33,7 @@ CELLS = {
     "gru": lambda i, h: rnnkit.GRUCell(i, h),
     "gru_no_bias": lambda i, h: rnnkit.GRUCell(i, h, bias=False),
     "layer_norm_gru": lambda i, h: LayerNormGRUCell(i, h),
+    "layer_norm_gru_input_eps": lambda i, h: with_input_eps(LayerNormGRUCell(i, h), 1e-3),
     "rnn_tanh": lambda i, h: rnnkit.RNNCell(i, h),
     "rnn_relu": lambda i, h: rnnkit.RNNCell(i, h, nonlinearity="relu"),
 }
@@ -195,6 +203,84 @@ def test_training_zoneout_masks_in_the_kernel_follow_the_equations():
     (out.sum() + c.sum()).backward()
     (ref_out.sum() + ref_c.sum()).backward()
     torch.testing.assert_close(xs[0].grad, xs[1].grad)
+
+
+class KernelMaskZoneout(Zoneout):
+    """Training-mode zoneout in the reference loop, with the mask the kernels draw (the shared definition,
+    :func:`zoneout_keep_mask`) instead of the loop's own bernoulli draw."""
+
+    def __init__(self, cell, h, c, masks):
+        super().__init__(cell, h, c)
+        self.masks, self.calls = masks, 0
+
+    def step(self, xp_t, state, rec):
+        new, gates = self.cell.step(xp_t, state, rec)
+        t = self.calls % self.masks[0].size(0)
+        self.calls += 1
+        if isinstance(new, torch.Tensor):
+            return torch.where(self.masks[0][t].bool(), state, new), gates
+        h = torch.where(self.masks[0][t].bool(), state[0], new[0])
+        c = torch.where(self.masks[1][t].bool(), state[1], new[1])
+        return type(new)(h, c), gates
+
+
+ZONEOUT_CELLS = {
+    k: CELLS[k] for k in ("lstm", "layer_norm_lstm_peephole", "gru", "layer_norm_gru", "rnn_tanh")
+}
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    cell=st.sampled_from(sorted(ZONEOUT_CELLS)),
+    steps=st.integers(1, 7),
+    batch=st.integers(1, 4),
+    with_lengths=st.booleans(),
+    reverse=st.booleans(),
+    recompute=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_training_zoneout_drawn_in_the_kernel_equals_the_reference_loop_with_its_mask(
+    cell, steps, batch, with_lengths, reverse, recompute, seed
+):
+    torch.manual_seed(seed)
+    base = perturbed(ZONEOUT_CELLS[cell](3, 5).double())
+    p_h, p_c = 0.3, (0.4 if len(base.state_sizes) == 2 else 0.0)
+    fused = Recurrent(Zoneout(base, p_h, p_c).train(), reverse=reverse, impl="fused", recompute=recompute)
+    torch.manual_seed(1234)  # what seeded() sets before each call: the fused path's seed is the next draw
+    kernel_seed = int(torch.randint(0, 2**62, ()))
+    masks = [zoneout_keep_mask(steps, batch, 5, p, kernel_seed, field) for field, p in enumerate((p_h, p_c))]
+    reference = Recurrent(KernelMaskZoneout(base, p_h, p_c, masks).train(), reverse=reverse, impl="reference")
+    lengths = torch.randint(1, steps + 1, (batch,)) if with_lengths else None
+    x0 = torch.randn(steps, batch, 3, dtype=torch.float64)
+    assert_same_outputs_and_grads(
+        fused,
+        reference,
+        seeded(lambda module, x: module(x, lengths=lengths)),
+        lambda: [x0.clone().requires_grad_()],
+    )
+
+
+def test_kernel_zoneout_masks_are_seeded_per_field_and_keep_about_p():
+    first = zoneout_keep_mask(50, 8, 64, 0.3, 12345, 0)
+    assert torch.equal(first, zoneout_keep_mask(50, 8, 64, 0.3, 12345, 0))
+    assert not torch.equal(first, zoneout_keep_mask(50, 8, 64, 0.3, 12345, 1))
+    assert not torch.equal(first, zoneout_keep_mask(50, 8, 64, 0.3, 54321, 0))
+    assert set(first.unique().tolist()) == {0.0, 1.0}
+    assert 0.28 < first.mean().item() < 0.32
+    assert zoneout_keep_mask(3, 2, 5, 0.0, 1, 0).sum() == 0
+    assert zoneout_keep_mask(3, 2, 5, 1.0, 1, 0).sum() == 30
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN"])
+def test_training_zoneout_in_the_kernel_is_reproducible_under_manual_seed(mode):
+    layer = getattr(rnnkit, mode)(4, 16, zoneout=0.3, impl="fused", bidirectional=True).train()
+    x = torch.randn(9, 3, 4)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(7)
+        runs.append(layer(x)[0])
+    assert torch.equal(runs[0], runs[1])
+    assert not torch.equal(runs[0], layer(x)[0])  # a fresh seed draws a fresh mask
 
 
 def test_training_zoneout_keeps_about_p_of_the_units():

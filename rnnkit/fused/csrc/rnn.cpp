@@ -8,12 +8,18 @@ namespace rnnkit {
 
 // Returns {hs (T+1,B,H) with hs[0] = h0, h_new (T,B,H) pre-keep values (only with keep and save)}.
 std::vector<Tensor> rnn_forward(const Tensor& xp, const Tensor& h0, const Tensor& w_hh, const OptTensor& b_hh,
-                                const OptTensor& h_mask, const OptTensor& keep, bool relu, bool save) {
+                                const OptTensor& h_mask, const OptTensor& keep, bool relu, bool save,
+                                double zoneout, int64_t seed) {
   const int64_t T = xp.size(0), B = xp.size(1), H = xp.size(2);
   auto opts = xp.options();
   Tensor hs = at::empty({T + 1, B, H}, opts);
   hs[0].copy_(h0);
-  const bool save_new = save && keep.has_value();
+  const bool keeps = keep.has_value() || zoneout > 0.0;
+  // Backward needs h̃ (the pre-mix value) only where 0 < k < 1 (evaluation-mode zoneout): where k = 0,
+  // h_t is h̃; where k = 1, h̃ gets no gradient. Lengths and training-mode zoneout keep 0 or 1.
+  const bool fractional = keep.has_value() && !((*keep == 0) | (*keep == 1)).all().item<bool>();
+  const bool save_new = save && fractional;
+  const ZoneoutDraw draw = ZoneoutDraw::make(zoneout, seed, 0);
   Tensor h_new = at::empty({save_new ? T : 1, B, H}, opts);
   Tensor hm = h_mask.has_value() ? at::empty({B, H}, opts) : Tensor();
   Tensor zeros = at::zeros({H}, opts);
@@ -29,7 +35,7 @@ std::vector<Tensor> rnn_forward(const Tensor& xp, const Tensor& h0, const Tensor
         at::mul_out(hm, hs[t], *h_mask);
         rec_in = hm;
       }
-      Tensor pre = keep.has_value() ? h_new[save_new ? t : 0] : hs[t + 1];
+      Tensor pre = keeps ? h_new[save_new ? t : 0] : hs[t + 1];
       at::mm_out(pre, rec_in, w_t);
       T_* pp = pre.data_ptr<T_>();
       const T_* xpp = xp[t].data_ptr<T_>();
@@ -37,6 +43,7 @@ std::vector<Tensor> rnn_forward(const Tensor& xp, const Tensor& h0, const Tensor
       T_* ho = hs[t + 1].data_ptr<T_>();
       const T_* kp = keep.has_value() ? (*keep)[t].data_ptr<T_>() : zeros.data_ptr<T_>();
       for_rows(B, H, [&](int64_t b0, int64_t b1) {
+        KeepScratch<T_> scratch(draw.on() ? H : 0);
         for (int64_t b = b0; b < b1; ++b) {
           T_* p = pp + b * H;
           const T_* x = xpp + b * H;
@@ -44,7 +51,9 @@ std::vector<Tensor> rnn_forward(const Tensor& xp, const Tensor& h0, const Tensor
           T_* o = ho + b * H;
           RNNKIT_SIMD
           for (int64_t k = 0; k < H; ++k) p[k] = activate(p[k] + x[k] + bias[k], relu);
-          keep_mix(o, p, h, kp + b * kr_, ks, H);
+          int64_t stride = ks;
+          const T_* kr = draw.row(kp + b * kr_, stride, t, b, H, scratch.keep.data(), scratch.bits.data());
+          keep_mix(o, p, h, kr, stride, H);
         }
       });
     }
@@ -55,7 +64,7 @@ std::vector<Tensor> rnn_forward(const Tensor& xp, const Tensor& h0, const Tensor
 // Returns {d_xp (T,B,H), d_h0, d_w_hh} (d_b_hh is d_xp summed over steps and batch).
 std::vector<Tensor> rnn_backward(const Tensor& grad_out, const Tensor& grad_h, const Tensor& w_hh,
                                  const Tensor& hs, const Tensor& h_new, const OptTensor& h_mask,
-                                 const OptTensor& keep, bool relu) {
+                                 const OptTensor& keep, bool relu, double zoneout, int64_t seed) {
   const int64_t T = grad_out.size(0), B = grad_out.size(1), H = grad_out.size(2);
   auto opts = grad_out.options();
   Tensor d_xp = at::empty({T, B, H}, opts);
@@ -65,6 +74,7 @@ std::vector<Tensor> rnn_backward(const Tensor& grad_out, const Tensor& grad_h, c
     using T_ = scalar_t;
     const int64_t ks = keep.has_value() ? (keep->size(2) == 1 ? 0 : 1) : 0;
     const int64_t kr_ = keep.has_value() ? keep->size(2) : 0;
+    const ZoneoutDraw draw = ZoneoutDraw::make(zoneout, seed, 0);
     for (int64_t t = T - 1; t >= 0; --t) {
       dh.add_(grad_out[t]);
       const T_* kp = keep.has_value() ? (*keep)[t].data_ptr<T_>() : zeros.data_ptr<T_>();
@@ -73,10 +83,13 @@ std::vector<Tensor> rnn_backward(const Tensor& grad_out, const Tensor& grad_h, c
       T_* dx = d_xp[t].data_ptr<T_>();
       T_* dpp = dh_prev.data_ptr<T_>();
       for_rows(B, H, [&](int64_t b0, int64_t b1) {
+        KeepScratch<T_> scratch(draw.on() ? H : 0);
         for (int64_t b = b0; b < b1; ++b) {
           const T_* v = vp + b * H;
           T_* dxr = dx + b * H;
-          keep_split(dhp + b * H, dxr, dpp + b * H, kp + b * kr_, ks, H);
+          int64_t stride = ks;
+          const T_* kr = draw.row(kp + b * kr_, stride, t, b, H, scratch.keep.data(), scratch.bits.data());
+          keep_split(dhp + b * H, dxr, dpp + b * H, kr, stride, H);
           RNNKIT_SIMD
           for (int64_t k = 0; k < H; ++k) {
             dxr[k] = relu ? (v[k] > T_(0) ? dxr[k] : T_(0)) : dxr[k] * (T_(1) - v[k] * v[k]);
