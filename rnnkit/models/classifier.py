@@ -1,8 +1,8 @@
 """SequenceClassifier: many-to-one, a sequence of tokens or of feature vectors in, one label out.
 
-    tokens (B, T) ─ Embedding ─┐
-                               ├─ [ConvFrontend] ─ RNN layer ─ pooling ─ dropout ─ Linear ─ logits (B, K)
-    features (B, T, I) ────────┘
+    tokens (B, T) ─ [TokenDropout] ─ Embedding ─┐
+                                                ├─ [ConvFrontend] ─ RNN ─ pooling ─ dropout ─ Linear ─ logits
+    features (B, T, I) ─────────────────────────┘                                               (B, K)
 
 K is ``num_classes``. Every stage keeps ``lengths``: the front-end's pooling shortens them
 (``ceil(length / pool_size)``), the recurrent layer stops at each sequence's end and the pooling reads valid
@@ -22,6 +22,7 @@ from rnnkit.blocks.char_cnn import CharCNN, check_chars
 from rnnkit.blocks.conv_frontend import ConvConfig, ConvFrontend
 from rnnkit.blocks.embedding import Embedding, Vocabulary
 from rnnkit.blocks.pooling import AttentionPooling, pool_sequence
+from rnnkit.blocks.token_dropout import TokenDropout
 from rnnkit.layers.factory import RNNConfig, build_rnn
 from rnnkit.layers.masking import check_lengths
 from rnnkit.models.io import register_model
@@ -35,7 +36,8 @@ CONV_LSTM = {
     "conv": {"channels": 64, "kernel_sizes": [5], "pool_size": 4},
     "rnn": {"cell": "lstm", "hidden_size": 70, "bidirectional": False},
 }
-_TOKEN_ONLY = ("embedding_dim", "padding_idx", "freeze_embedding", "embedding_dropout", "char_vocab_size")
+_TOKEN_ONLY = ("embedding_dim", "padding_idx", "freeze_embedding", "embedding_dropout", "char_vocab_size",
+               "token_dropout", "unk_idx")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,10 @@ class ClassifierConfig:
         padding_idx: the padding token's id (its embedding row is zero); None: none.
         freeze_embedding: keep the embedding fixed in training.
         embedding_dropout: dropout on the embedded tokens (and their character features).
+        token_dropout: in training only, replace each real token id (never padding) by ``unk_idx`` with this
+            probability, and blank its character ids (word dropout,
+            :class:`~rnnkit.blocks.token_dropout.TokenDropout`).
+        unk_idx: the unknown token's id (rnnkit vocabularies: 1), what ``token_dropout`` puts in.
         char_vocab_size: the number of character ids (0 is padding) to add character-level features to
             each token's embedding (:class:`~rnnkit.blocks.char_cnn.CharCNN`); the model then takes
             ``chars (B, T, L)``. None: none.
@@ -79,6 +85,8 @@ class ClassifierConfig:
     padding_idx: int | None = 0
     freeze_embedding: bool = False
     embedding_dropout: float = 0.0
+    token_dropout: float = 0.0
+    unk_idx: int = 1
     char_vocab_size: int | None = None
     char_embedding_dim: int = 25
     char_filters: int = 50
@@ -118,7 +126,14 @@ class ClassifierConfig:
                     f"ClassifierConfig.padding_idx must be < vocab_size={self.vocab_size}, "
                     f"got {self.padding_idx}"
                 )
-        for name in ("embedding_dropout", "dropout"):
+        if self.vocab_size is not None and self.token_dropout:
+            _check_int("unk_idx", self.unk_idx, 0)
+            if self.unk_idx >= self.vocab_size or self.unk_idx == self.padding_idx:
+                raise ValueError(
+                    f"ClassifierConfig.unk_idx must be < vocab_size={self.vocab_size} and not the padding id "
+                    f"{self.padding_idx}, got {self.unk_idx}"
+                )
+        for name in ("embedding_dropout", "token_dropout", "dropout"):
             p = getattr(self, name)
             if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
                 raise ValueError(f"ClassifierConfig.{name} must be in [0, 1), got {p!r}")
@@ -214,6 +229,9 @@ class SequenceClassifier(nn.Module):
         else:
             self.embedding = None
             features = config.input_size
+        self.token_dropout = None  # a module only when it drops: the architecture is otherwise unchanged
+        if self.embedding is not None and config.token_dropout:
+            self.token_dropout = TokenDropout(config.token_dropout, config.unk_idx, config.padding_idx)
         self.chars = CharCNN.from_config(config)
         if self.chars is not None:
             self.char_dropout = nn.Dropout(config.embedding_dropout)
@@ -243,6 +261,10 @@ class SequenceClassifier(nn.Module):
             is the number of steps the recurrent layer saw (``ceil(T / pool_size)`` after a front-end).
         """
         x, lengths = self._check_inputs(inputs, lengths, chars)
+        if self.token_dropout is not None:
+            x, dropped = self.token_dropout(x, lengths)  # the identity in eval mode
+            if chars is not None:
+                chars = chars.masked_fill(dropped.unsqueeze(-1), 0)
         if self.embedding is not None:
             x = self.embedding(x)  # (B, T, E)
         if self.chars is not None:

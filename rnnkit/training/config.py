@@ -51,6 +51,10 @@ class TrainConfig:
             ``"skip_batch"`` skips that optimiser update (the schedule still advances) and counts it in
             ``TrainState.skipped_batches``. Under fp16 with a gradient scaler, infinite gradients are the
             scaler's to skip and only the loss is checked.
+        ema_decay: keep an exponential moving average of the weights (Polyak averaging,
+            :mod:`rnnkit.training.averaging`; e.g. 0.999, about the last 1,000 steps) and evaluate,
+            early-stop, restore the best and save with the averaged weights; checkpoints hold the average
+            too, so a resumed run continues it exactly. None: no averaging.
 
     Example:
         >>> TrainConfig(lr=3e-4, schedule="cosine", warmup_steps=100).optimizer
@@ -87,6 +91,7 @@ class TrainConfig:
     eval_every: int | Literal["epoch"] = "epoch"
     device: str = "auto"
     on_nonfinite: Literal["stop", "skip_batch"] = "stop"
+    ema_decay: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.betas, list):  # a list from hand-written code; keep the config hashable
@@ -115,6 +120,8 @@ class TrainConfig:
         _number("warmup_ratio", self.warmup_ratio, 0.0, 1.0, high_open=True)
         _number("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
         _number("min_delta", self.min_delta, 0.0, math.inf)
+        if self.ema_decay is not None:
+            _number("ema_decay", self.ema_decay, 0.0, 1.0, low_open=True, high_open=True)
         if self.clip_grad_norm is not None:
             _number("clip_grad_norm", self.clip_grad_norm, 0.0, math.inf, low_open=True)
         if not isinstance(self.betas, tuple) or len(self.betas) != 2:

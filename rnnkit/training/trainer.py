@@ -18,6 +18,12 @@ restores the step, the epoch and the batch within it; ``fit`` then skips the bat
 done (the loader is re-seeded per epoch, :func:`rnnkit.training.seed.seed_loader`), with the global random
 generators held still, so the run continues bit for bit as if it had never stopped. A checkpoint written in
 ``on_step_end`` precedes that step's evaluation; the resumed run does the evaluation first.
+
+Weight averaging (``TrainConfig.ema_decay``, :class:`rnnkit.training.averaging.WeightAverage`): after each
+optimiser step the average takes in the new weights. Evaluations (and so early stopping and the best
+weights) see the averaged weights, the training steps the model's own; at the end of ``fit`` the model
+holds the best averaged weights (``restore_best``) or the last average. A checkpoint keeps the model's own
+weights (what the optimiser continues from) and the average beside them, in the trainer state.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from torch import Tensor, nn
 
 from rnnkit.data.batching import move_to_device
 from rnnkit.errors import UserError
+from rnnkit.training.averaging import WeightAverage
 from rnnkit.training.config import TrainConfig
 from rnnkit.training.durable import fault_point
 from rnnkit.training.optim import build_optimizer, build_scheduler
@@ -146,8 +153,10 @@ class Trainer:
             micro-batches (see the module docstring); None: one forward and backward per batch.
 
     Attributes: ``optimizer``, ``scheduler``, ``state`` (:class:`TrainState`), ``device``, ``total_steps``,
-    ``best_weights`` (a copy of the best state dict when ``restore_best``), ``last_grad_norm`` (before
-    clipping), and ``should_stop``: set it (or return True from a hook) to end ``fit`` after the current hook.
+    ``best_weights`` (a copy of the best state dict when ``restore_best``), ``average`` (the
+    :class:`~rnnkit.training.averaging.WeightAverage` with ``ema_decay``, else None), ``last_grad_norm``
+    (before clipping), and ``should_stop``: set it (or return True from a hook) to end ``fit`` after the
+    current hook.
 
     Example:
         >>> _ = torch.manual_seed(0); model = nn.Linear(2, 1)
@@ -186,6 +195,7 @@ class Trainer:
             parallel.attach(self.model)
         self.state = TrainState()
         self.best_weights: dict[str, Tensor] | None = None
+        self.average = WeightAverage(self.model, config.ema_decay) if config.ema_decay is not None else None
         self.last_grad_norm: Tensor | None = None
         self.total_steps: int | None = None
         self.steps_per_epoch: int | None = None
@@ -250,6 +260,8 @@ class Trainer:
         self._call("on_train_end", result)
         if self.config.restore_best and self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
+        elif self.average is not None:
+            self.model.load_state_dict(self.average.weights)
         return result
 
     def _done(self) -> bool:
@@ -285,6 +297,8 @@ class Trainer:
         else:
             self.optimizer.step()
         self.scheduler.step()
+        if self.average is not None:
+            self.average.update(self.model)
         return loss.detach(), lr, items
 
     def _finite(self, loss: Tensor, params: list[Tensor]) -> bool:
@@ -366,18 +380,22 @@ class Trainer:
         state, config = self.state, self.config
         if val_loader is None or state.last_eval_step == state.step or state.step == 0:
             return
-        metrics = self.evaluate(val_loader)
-        if config.monitor not in metrics:
-            raise ValueError(
-                f"TrainConfig.monitor is {config.monitor!r}, but the evaluation returned {sorted(metrics)}"
-            )
-        state.last_eval_step = state.step
-        state.history.append({"step": state.step, "epoch": state.epoch, **metrics})
-        value = metrics[config.monitor]
-        if self._improves(value):
-            state.best_metric, state.best_step, state.bad_evaluations = value, state.step, 0
-            if config.restore_best:
+        averaged = self.average.applied(self.model) if self.average is not None else contextlib.nullcontext()
+        with averaged:  # the averaged weights are the ones evaluated and kept as the best
+            metrics = self.evaluate(val_loader)
+            if config.monitor not in metrics:
+                raise ValueError(
+                    f"TrainConfig.monitor is {config.monitor!r}, but the evaluation returned "
+                    f"{sorted(metrics)}"
+                )
+            state.last_eval_step = state.step
+            state.history.append({"step": state.step, "epoch": state.epoch, **metrics})
+            value = metrics[config.monitor]
+            improved = self._improves(value)
+            if improved and config.restore_best:
                 self.best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        if improved:
+            state.best_metric, state.best_step, state.bad_evaluations = value, state.step, 0
         else:
             state.bad_evaluations += 1
             patience = config.early_stopping_patience
@@ -400,12 +418,14 @@ class Trainer:
 
     # ----- state for checkpoints ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Progress (JSON), the gradient scaler's state, and the best weights (tensors, or None)."""
+        """Progress (JSON), the gradient scaler's state, the best weights and the weight average (tensors,
+        or None)."""
         return {
             "progress": asdict(self.state),
             "seed": self.config.seed,
             "grad_scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "best_weights": dict(self.best_weights) if self.best_weights is not None else None,
+            "weight_average": self.average.state_dict() if self.average is not None else None,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -421,7 +441,28 @@ class Trainer:
             self.scaler.load_state_dict(state["grad_scaler"])
         best = state.get("best_weights")
         self.best_weights = {k: v.to(self.device) for k, v in best.items()} if best is not None else None
+        self._load_average(state.get("weight_average"))
         self.resumed = True
+
+    def _load_average(self, saved: Mapping[str, Any] | None) -> None:
+        """The checkpoint's weight average; a run that had none starts one from the loaded weights."""
+        if self.average is None:
+            if saved is not None:
+                warnings.warn(
+                    "the checkpoint has a weight average, but TrainConfig.ema_decay is None: it is dropped "
+                    "and evaluations now see the training weights",
+                    stacklevel=3,
+                )
+            return
+        if saved is None:
+            warnings.warn(
+                f"the checkpoint has no weight average: TrainConfig.ema_decay={self.config.ema_decay} starts "
+                "one from the resumed weights",
+                stacklevel=3,
+            )
+            self.average = WeightAverage(self.model, self.config.ema_decay)
+            return
+        self.average.load_state_dict(saved)
 
 
 _END = object()

@@ -185,7 +185,8 @@ def test_character_features_read_words_never_seen_in_training(tmp_path, capsys):
     assert "saliency" in html and f"predicted: {truth[0]}" in capsys.readouterr().out + html
 
 
-def test_a_killed_run_resumes_to_the_same_result(tmp_path):
+@pytest.mark.parametrize("levers", [[], ["train.ema_decay=0.9", "model.token_dropout=0.2"]])
+def test_a_killed_run_resumes_to_the_same_result(tmp_path, levers):
     rows = [(f"{'x' * (i % 5 + 1)} {i % 3}", f"c{i % 3}") for i in range(60)]
     write_table(tmp_path / "data.tsv", rows)
     base = tmp_path / "run.yaml"
@@ -195,9 +196,9 @@ def test_a_killed_run_resumes_to_the_same_result(tmp_path):
         "model": {"rnn": {"cell": "lstm", "hidden_size": 8}, "embedding_dim": 8, "dropout": 0.2},
         "train": {"epochs": 4, "batch_size": 8, "lr": 0.01, "device": "cpu", "restore_best": False},
     }))  # fmt: skip
-    straight = fit(base, run_dir=tmp_path / "straight", quiet=True)
+    straight = fit(base, run_dir=tmp_path / "straight", quiet=True, overrides=levers)
     fit(
-        base, run_dir=tmp_path / "killed", quiet=True, overrides=["train.max_steps=9"]
+        base, run_dir=tmp_path / "killed", quiet=True, overrides=["train.max_steps=9", *levers]
     )  # stops mid-epoch 2, as a kill would (restore_best is off: the final evaluation it adds changes nothing)
     resumed = fit(
         None, run_dir=tmp_path / "killed", resume_run=True, quiet=True, overrides=["train.max_steps=null"]

@@ -130,15 +130,16 @@ def logged(path):
 
 
 @pytest.mark.parametrize(
-    "how, kill_at, every, eval_every",
+    "how, kill_at, every, eval_every, ema_decay",
     [
-        ("raise", 13, 5, 5),  # crash mid-epoch; latest checkpoint at 10, before that step's evaluation
-        ("stop", 10, None, 5),  # stop request at an evaluation step; checkpoint saved at the end
-        ("raise", 17, 8, "epoch"),  # checkpoint at the last step of epoch 2, before the epoch's evaluation
+        ("raise", 13, 5, 5, None),  # crash mid-epoch; latest checkpoint at 10, before that step's evaluation
+        ("stop", 10, None, 5, None),  # stop request at an evaluation step; checkpoint saved at the end
+        ("raise", 17, 8, "epoch", None),  # checkpoint at the last step of epoch 2, before its evaluation
+        ("raise", 13, 5, 5, 0.9),  # with weight averaging: the average is in the checkpoint
     ],
 )
-def test_killed_and_resumed_run_equals_the_straight_run(tmp_path, how, kill_at, every, eval_every):
-    config = TrainConfig(**{**CONFIG.__dict__, "eval_every": eval_every})
+def test_killed_and_resumed_run_equals_the_straight_run(tmp_path, how, kill_at, every, eval_every, ema_decay):
+    config = TrainConfig(**{**CONFIG.__dict__, "eval_every": eval_every, "ema_decay": ema_decay})
     straight_snap = Snapshot()
     straight, straight_result = train(config, [JsonlLogger(tmp_path / "a.jsonl"), straight_snap])
 
@@ -162,6 +163,9 @@ def test_killed_and_resumed_run_equals_the_straight_run(tmp_path, how, kill_at, 
     assert logged(run / "log.jsonl") == logged(tmp_path / "a.jsonl")
     assert (run / "log.jsonl").read_text().splitlines()[:3] == killed_log[:3]  # appended, not rewritten
     assert resumed.optimizer.param_groups[0]["lr"] == straight.optimizer.param_groups[0]["lr"]
+    if ema_decay is not None:
+        assert resumed.average.updates == straight.average.updates == straight_result.steps
+        assert_same_weights(resumed.average.weights, straight.average.weights)
 
 
 def test_early_stopping_after_patience_evaluations_and_best_weights_restored():

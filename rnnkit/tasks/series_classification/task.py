@@ -116,7 +116,8 @@ class SeriesClassificationTask(ClassifierMethods, Task):
 
     @classmethod
     def unused_fields(cls, data: Any) -> tuple[str, ...]:
-        token_only = ("vocab_size", "embedding_dim", "padding_idx", "freeze_embedding", "embedding_dropout")
+        token_only = ("vocab_size", "embedding_dim", "padding_idx", "freeze_embedding", "embedding_dropout",
+                      "token_dropout", "unk_idx")  # fmt: skip
         return (*token_only, *CHARACTER_FIELDS)  # series are feature input
 
     @classmethod
