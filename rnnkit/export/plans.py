@@ -1,0 +1,161 @@
+"""What each task's export holds: the module traced to ONNX, its inputs and outputs, and the JSON files the
+runtime needs to encode inputs and read outputs exactly as the run does.
+
+:func:`export_plan` dispatches on the run's task; a task or model without an export is refused with a
+:class:`~rnnkit.export.manifest.NotExportable` that names it and says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from rnnkit.export.manifest import NotExportable
+from rnnkit.metrics import accuracy, macro_f1
+
+Feeds = dict[str, np.ndarray]
+RunSession = Callable[[Feeds], list[np.ndarray]]
+
+
+@dataclass
+class TensorSpec:
+    """One input or output of the graph: its name, dtype and shape (a str is a dynamic axis's name)."""
+
+    name: str
+    dtype: str
+    shape: list[int | str]
+    description: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "shape": self.shape, "description": self.description}
+
+
+@dataclass
+class ExportPlan:
+    """A task's export: ``module(*example)`` is traced; ``files`` are written as JSON beside the model;
+    ``evaluate(run)`` scores a session (``run(feeds) -> outputs``) on the run's test split (None: no
+    test split here)."""
+
+    module: nn.Module
+    example: list[Tensor]
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    files: dict[str, Any]
+    evaluate: Callable[[RunSession], dict[str, float] | None]
+    notes: list[str] = field(default_factory=list)
+
+    def dynamic_axes(self) -> dict[str, dict[int, str]]:
+        return {
+            spec.name: {k: axis for k, axis in enumerate(spec.shape) if isinstance(axis, str)}
+            for spec in [*self.inputs, *self.outputs]
+        }
+
+
+class ClassifierProbabilities(nn.Module):
+    """A :class:`~rnnkit.models.classifier.SequenceClassifier` returning class probabilities (softmax)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, tokens: Tensor, lengths: Tensor, chars: Tensor | None = None) -> Tensor:
+        return self.model(tokens, lengths, chars).softmax(dim=-1)
+
+
+def classification_plan(task: Any, model: nn.Module) -> ExportPlan:
+    """Text classification: ``tokens (B, T)``, ``lengths (B,)`` [, ``chars (B, T, L)``] -> probabilities."""
+    config = model.config
+    generator = torch.Generator().manual_seed(0)
+    example = [torch.randint(1, config.vocab_size, (3, 9), generator=generator), torch.tensor([9, 4, 6])]
+    inputs = [
+        TensorSpec("tokens", "int64", ["batch", "time"], "token ids, 0-padded (preprocessing.json)"),
+        TensorSpec("lengths", "int64", ["batch"], "valid tokens per text, in [1, time]"),
+    ]
+    if config.char_vocab_size is not None:
+        example.append(torch.randint(0, config.char_vocab_size, (3, 9, 4), generator=generator))
+        inputs.append(TensorSpec("chars", "int64", ["batch", "time", "chars"],
+                                 "character ids of each token, 0-padded"))  # fmt: skip
+    outputs = [
+        TensorSpec("probabilities", "float32", ["batch", len(task.labels)], "softmax over labels.json")
+    ]
+    preprocessing = {
+        "tokenizer": task.tokenizer.to_dict(),
+        "vocab": task.vocab.to_dict(),
+        "chars": None if task.chars is None else task.chars.to_dict(),
+        "max_length": task.data.max_length,
+        "max_word_length": task.data.max_word_length,
+        "top_k": task.data.top_k,
+    }
+
+    def evaluate(run: RunSession) -> dict[str, float] | None:
+        truth, guess = [], []
+        for batch in _test_batches(task):
+            feeds = {"tokens": batch["inputs"].numpy(), "lengths": batch["lengths"].numpy()}
+            if "chars" in batch:
+                feeds["chars"] = batch["chars"].numpy()
+            truth += batch["targets"].tolist()
+            guess += run(feeds)[0].argmax(-1).tolist()
+        if not truth:
+            return None
+        labels = list(range(len(task.labels)))
+        return {
+            "test_accuracy": accuracy(truth, guess),
+            "test_macro_f1": macro_f1(truth, guess, labels=labels),
+        }
+
+    return ExportPlan(ClassifierProbabilities(model), example, inputs, outputs,
+                      {"preprocessing.json": preprocessing, "labels.json": list(task.labels)},
+                      evaluate)  # fmt: skip
+
+
+def _test_batches(task: Any) -> list[dict[str, Tensor]]:
+    """The batches of the run's test split, or none where its data is not on this machine."""
+    try:
+        test = task.loaders()[2]
+    except (OSError, ValueError):  # the data moved or needs a download: no test metrics, nothing else lost
+        return []
+    return [] if test is None else list(test)
+
+
+PLANS: dict[str, Callable[[Any, nn.Module], ExportPlan]] = {"classification": classification_plan}
+
+ELSEWHERE = {
+    "language_model": "rnnkit.models.generator: a language model samples token by token, a loop of decoder "
+    "steps with a state that a single graph of the whole sequence does not hold",
+    "generation": "rnnkit.models.generator: generation samples token by token from a decoder step with its "
+    "state, which this export does not build",
+    "translation": "rnnkit.models.seq2seq: translation decodes with beam search over decoder steps with "
+    "attention state, which this export does not build",
+}
+
+
+def export_plan(task: Any, model: nn.Module) -> ExportPlan:
+    """The export of ``model`` trained for ``task``.
+
+    Raises:
+        NotExportable: the task, or a module of the model, has no ONNX export here; names it and why.
+    """
+    name = type(task).name
+    if name in ELSEWHERE:
+        raise NotExportable(f"task {name!r} cannot be exported to ONNX yet: {ELSEWHERE[name]}")
+    if name not in PLANS:
+        raise NotExportable(f"task {name!r} has no ONNX export (exportable: {sorted(PLANS)})")
+    check_modules(model)
+    return PLANS[name](task, model)
+
+
+def check_modules(model: nn.Module) -> None:
+    """Refuse a model with a module whose computation the export does not reproduce (named, with why)."""
+    from rnnkit.layers.stateful import Stateful
+
+    for path, module in model.named_modules():
+        if isinstance(module, Stateful):
+            raise NotExportable(
+                f"module {path or 'model'} ({type(module).__name__}): carries its state from one call to the "
+                "next, which a stateless ONNX graph cannot; export the wrapped layer instead"
+            )

@@ -1,0 +1,122 @@
+"""Predict with an export folder (``rnnkit export RUN``) using numpy, onnxruntime and json alone: no torch.
+
+:func:`load_export` checks every file of the folder against the sha256 and size in its ``manifest.json``
+before reading any (a changed file is refused by name), then builds the predictor of the folder's task,
+which encodes inputs exactly as the run does and returns what ``rnnkit predict RUN`` returns::
+
+    model = load_export("runs/chatterbot/export")
+    model.predict(["what is your favorite food?"])
+    # [{"text": "what is your favorite food?", "label": "food", "probability": 0.93}]
+
+Nothing on this module's import path imports torch (a test runs it in a virtual environment without it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit.errors import UserError
+from rnnkit.export.manifest import ExportFolderError, read_manifest
+
+CHUNK = 256  # inputs per session call, as the tasks' own predict
+
+
+class ExportInputError(UserError):
+    """An input the exported model cannot read; ``number`` is its place among the inputs (from 1)."""
+
+    def __init__(self, number: int, reason: str) -> None:
+        super().__init__(f"input {number}: {reason}")
+        self.number, self.reason = number, reason
+
+
+def _json(folder: Path, name: str) -> Any:
+    return json.loads((folder / name).read_text(encoding="utf-8"))
+
+
+class ClassificationPredictor:
+    """Text classification: the most likely label and its probability (``top`` with ``top_k`` > 1)."""
+
+    def __init__(self, folder: Path) -> None:
+        from rnnkit.export.text_inputs import TextEncoder
+
+        preprocessing = _json(folder, "preprocessing.json")
+        self.encoder = TextEncoder(preprocessing)
+        self.labels = list(_json(folder, "labels.json"))
+        self.top_k = int(preprocessing.get("top_k", 1))
+
+    def predict(self, session: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
+        results, k = [], min(self.top_k, len(self.labels))
+        for start in range(0, len(texts), CHUNK):
+            chunk = list(texts[start : start + CHUNK])
+            (probabilities,) = session.run(["probabilities"], self.encoder.encode(chunk))
+            for text, p in zip(chunk, probabilities):
+                best = int(p.argmax())
+                result = {"text": text, "label": self.labels[best], "probability": round(float(p[best]), 4)}
+                if k > 1:
+                    ids = np.argsort(-p, kind="stable")[:k]
+                    result["top"] = [{"label": self.labels[int(i)], "probability": round(float(p[i]), 4)}
+                                     for i in ids]  # fmt: skip
+                results.append(result)
+        return results
+
+
+PREDICTORS = {"classification": ClassificationPredictor}
+
+
+class ExportedModel:
+    """An export folder, checked and loaded: :meth:`predict` as ``rnnkit predict`` on the run."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], session: Any, predictor: Any) -> None:
+        self.folder, self.manifest, self.session, self.predictor = folder, manifest, session, predictor
+
+    @property
+    def task(self) -> str:
+        return self.manifest["task"]
+
+    def predict(self, inputs: Sequence[str]) -> list[dict[str, Any]]:
+        """Predictions for raw inputs (texts), one dict each, as the run's task returns them."""
+        for number, text in enumerate(inputs, 1):
+            if not isinstance(text, str):
+                raise ExportInputError(number, f"expected a str, got {type(text).__name__}")
+        return self.predictor.predict(self.session, list(inputs))
+
+
+def load_export(
+    folder: str | os.PathLike, model: str = "float32", threads: int | None = None
+) -> ExportedModel:
+    """Check and load an export folder; ``model``: ``"float32"`` (``model.onnx``) or ``"int8"``.
+
+    Raises:
+        ExportFolderError: not an export folder, a file changed since the export (named), an unknown task
+            or model kind, or onnxruntime missing.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)  # every file checked before any is read
+    task = manifest.get("task")
+    if task not in PREDICTORS:
+        raise ExportFolderError(
+            f"{folder}: task {task!r} has no runtime in this rnnkit (known: {sorted(PREDICTORS)})"
+        )
+    models = manifest.get("models", {})
+    if model not in models:
+        raise ExportFolderError(
+            f"{folder}: has no {model} model (it holds: {', '.join(models) or 'none'}); "
+            + ("export with --quantize int8" if model == "int8" else "export the run again")
+        )
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ExportFolderError("an export folder runs in ONNX Runtime: pip install onnxruntime") from None
+    options = onnxruntime.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    session = onnxruntime.InferenceSession(
+        str(folder / models[model]), options, providers=["CPUExecutionProvider"]
+    )
+    return ExportedModel(folder, manifest, session, PREDICTORS[task](folder))
