@@ -113,6 +113,85 @@ def classification_plan(task: Any, model: nn.Module) -> ExportPlan:
                       evaluate)  # fmt: skip
 
 
+class TaggerEmissions(nn.Module):
+    """A :class:`~rnnkit.models.tagger.SequenceTagger`'s emission scores from positional inputs (the names
+    its export has: tokens, lengths, then chars and columns where the model reads them)."""
+
+    def __init__(self, model: nn.Module, names: list[str]) -> None:
+        super().__init__()
+        self.model, self.names = model, names
+
+    def forward(self, *inputs: Tensor) -> Tensor:
+        named = dict(zip(self.names, inputs))
+        return self.model(named["tokens"], named["lengths"], named.get("chars"), named.get("columns"))
+
+
+def tagging_plan(task: Any, model: nn.Module) -> ExportPlan:
+    """Tagging: ``tokens``, ``lengths`` [, ``chars``] [, ``columns``] -> ``emissions (B, T, K)``; with a CRF
+    its constrained transition scores go to ``crf.json`` for the runtime's Viterbi decoding (numpy)."""
+    from rnnkit.tasks.tagging.data import METRIC_SCHEME
+
+    config = model.config
+    generator = torch.Generator().manual_seed(0)
+    example = [torch.randint(1, config.vocab_size, (3, 9), generator=generator), torch.tensor([9, 4, 6])]
+    inputs = [
+        TensorSpec("tokens", "int64", ["batch", "time"], "word ids, 0-padded (preprocessing.json)"),
+        TensorSpec("lengths", "int64", ["batch"], "words per sentence, in [1, time]"),
+    ]
+    if config.char_vocab_size is not None:
+        example.append(torch.randint(0, config.char_vocab_size, (3, 9, 4), generator=generator))
+        inputs.append(TensorSpec("chars", "int64", ["batch", "time", "chars"],
+                                 "character ids of each word, 0-padded"))  # fmt: skip
+    if task.column_vocabs:
+        sizes = [len(vocab) for vocab in task.column_vocabs]
+        example.append(torch.stack([torch.randint(0, n, (3, 9), generator=generator) for n in sizes], dim=2))
+        inputs.append(TensorSpec("columns", "int64", ["batch", "time", len(sizes)],
+                                 "ids of each word's feature columns, 0-padded"))  # fmt: skip
+    names = [spec.name for spec in inputs]
+    meaning = "tag scores per word, 0 past each length; argmax, or Viterbi with crf.json"
+    outputs = [TensorSpec("emissions", "float32", ["batch", "time", len(task.labels)], meaning)]
+    data = task.data
+    preprocessing = {
+        "vocab": task.vocab.to_dict(),
+        "chars": None if task.chars is None else task.chars.to_dict(),
+        "columns": [vocab.to_dict() for vocab in task.column_vocabs],
+        "feature_columns": list(data.feature_columns),
+        "column_separator": data.column_separator,
+        "split_punctuation": data.split_punctuation,
+        "lowercase": data.lowercase,
+        "suffix_backoff": data.suffix_backoff,
+        "max_word_length": data.max_word_length,
+        "chunk_scheme": None if task.scheme is None else METRIC_SCHEME[task.scheme],
+    }
+    files = {"preprocessing.json": preprocessing, "labels.json": list(task.labels)}
+    notes = []
+    if model.crf is not None:
+        with torch.no_grad():
+            transitions, start, end = (t.float().tolist() for t in model.crf.constrained_scores())
+        files["crf.json"] = {"transitions": transitions, "start": start, "end": end}
+        notes.append("crf.json: the CRF's transition scores (from, to), start and end scores, disallowed "
+                     "transitions at -10000; tags are the Viterbi path over the emissions "
+                     "(rnnkit.export.viterbi, numpy)")  # fmt: skip
+
+    def evaluate(run: RunSession) -> dict[str, float] | None:
+        from rnnkit.export.viterbi import decode_tags
+
+        crf = files.get("crf.json")
+        truth, guess = [], []
+        for batch in _test_batches(task):
+            feeds = {"tokens": batch["inputs"].numpy(), "lengths": batch["lengths"].numpy()}
+            for name in ("chars", "columns"):
+                if name in batch:
+                    feeds[name] = batch[name].numpy()
+            paths = decode_tags(run(feeds)[0], feeds["lengths"], crf)
+            for n, gold, path in zip(batch["lengths"].tolist(), batch["targets"].tolist(), paths):
+                truth += gold[:n]
+                guess += path
+        return None if not truth else {"test_accuracy": accuracy(truth, guess)}
+
+    return ExportPlan(TaggerEmissions(model, names), example, inputs, outputs, files, evaluate, notes)
+
+
 def _test_batches(task: Any) -> list[dict[str, Tensor]]:
     """The batches of the run's test split, or none where its data is not on this machine."""
     try:
@@ -122,7 +201,10 @@ def _test_batches(task: Any) -> list[dict[str, Tensor]]:
     return [] if test is None else list(test)
 
 
-PLANS: dict[str, Callable[[Any, nn.Module], ExportPlan]] = {"classification": classification_plan}
+PLANS: dict[str, Callable[[Any, nn.Module], ExportPlan]] = {
+    "classification": classification_plan,
+    "tagging": tagging_plan,
+}
 
 ELSEWHERE = {
     "language_model": "rnnkit.models.generator: a language model samples token by token, a loop of decoder "

@@ -35,19 +35,22 @@ class ExportInputError(UserError):
         self.number, self.reason = number, reason
 
 
-def _json(folder: Path, name: str) -> Any:
+def _json(folder: Path, manifest: dict[str, Any], name: str) -> Any:
+    """A JSON file of the folder that the manifest lists (and :func:`read_manifest` has checked)."""
+    if name not in manifest["files"]:
+        raise ExportFolderError(f"{folder / 'manifest.json'}: does not list {name}; export the run again")
     return json.loads((folder / name).read_text(encoding="utf-8"))
 
 
 class ClassificationPredictor:
     """Text classification: the most likely label and its probability (``top`` with ``top_k`` > 1)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
         from rnnkit.export.text_inputs import TextEncoder
 
-        preprocessing = _json(folder, "preprocessing.json")
+        preprocessing = _json(folder, manifest, "preprocessing.json")
         self.encoder = TextEncoder(preprocessing)
-        self.labels = list(_json(folder, "labels.json"))
+        self.labels = list(_json(folder, manifest, "labels.json"))
         self.top_k = int(preprocessing.get("top_k", 1))
 
     def predict(self, session: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
@@ -66,7 +69,51 @@ class ClassificationPredictor:
         return results
 
 
-PREDICTORS = {"classification": ClassificationPredictor}
+class TaggingPredictor:
+    """Tagging: ``{"text", "tokens", "tags"}`` per sentence, plus ``"chunks"`` for IOB tag sets; tags by
+    argmax of the emissions, or by the CRF's Viterbi path (``crf.json``, :mod:`rnnkit.export.viterbi`)."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
+        from rnnkit.export.tag_inputs import SentenceEncoder
+
+        preprocessing = _json(folder, manifest, "preprocessing.json")
+        self.encoder = SentenceEncoder(preprocessing)
+        self.labels = list(_json(folder, manifest, "labels.json"))
+        self.chunk_scheme = preprocessing.get("chunk_scheme")
+        self.crf = _json(folder, manifest, "crf.json") if "crf.json" in manifest["files"] else None
+
+    def predict(self, session: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
+        from rnnkit.export.viterbi import decode_tags
+
+        parsed = []
+        for number, text in enumerate(texts, 1):
+            try:
+                parsed.append(self.encoder.split(text))
+            except ValueError as error:
+                raise ExportInputError(number, str(error)) from None
+        tags: list[list[str]] = [[] for _ in parsed]
+        todo = [k for k, (words, _) in enumerate(parsed) if words]
+        for start in range(0, len(todo), CHUNK):
+            chunk = todo[start : start + CHUNK]
+            arrays = self.encoder.encode([parsed[k] for k in chunk])
+            (emissions,) = session.run(["emissions"], arrays)
+            for k, path in zip(chunk, decode_tags(emissions, arrays["lengths"], self.crf)):
+                tags[k] = [self.labels[i] for i in path]
+        return [self._result(text, words, found) for text, (words, _), found in zip(texts, parsed, tags)]
+
+    def _result(self, text: str, tokens: list[str], tags: list[str]) -> dict[str, Any]:
+        from rnnkit.metrics import extract_chunks
+
+        result: dict[str, Any] = {"text": text, "tokens": tokens, "tags": tags}
+        if self.chunk_scheme is not None:
+            result["chunks"] = [
+                {"type": kind, "start": s, "end": e, "text": " ".join(tokens[s:e])}
+                for kind, s, e in extract_chunks(tags, self.chunk_scheme)
+            ]
+        return result
+
+
+PREDICTORS = {"classification": ClassificationPredictor, "tagging": TaggingPredictor}
 
 
 class ExportedModel:
@@ -119,4 +166,4 @@ def load_export(
     session = onnxruntime.InferenceSession(
         str(folder / models[model]), options, providers=["CPUExecutionProvider"]
     )
-    return ExportedModel(folder, manifest, session, PREDICTORS[task](folder))
+    return ExportedModel(folder, manifest, session, PREDICTORS[task](folder, manifest))
