@@ -192,6 +192,36 @@ def tagging_plan(task: Any, model: nn.Module) -> ExportPlan:
     return ExportPlan(TaggerEmissions(model, names), example, inputs, outputs, files, evaluate, notes)
 
 
+def series_classification_plan(task: Any, model: nn.Module) -> ExportPlan:
+    """Series classification: standardised ``values (B, T, N)``, ``lengths (B,)`` -> ``probabilities``;
+    the training statistics (mean, std) go to ``preprocessing.json``."""
+    generator = torch.Generator().manual_seed(0)
+    example = [torch.randn(3, 9, task.num_features, generator=generator), torch.tensor([9, 4, 6])]
+    inputs = [
+        TensorSpec("values", "float32", ["batch", "time", task.num_features],
+                   "standardised values ((x - mean) / std, NaN -> 0), 0-padded"),
+        TensorSpec("lengths", "int64", ["batch"], "steps per series, in [1, time]"),
+    ]  # fmt: skip
+    outputs = [
+        TensorSpec("probabilities", "float32", ["batch", len(task.labels)], "softmax over labels.json")
+    ]
+    preprocessing = {"num_features": task.num_features, "mean": task.mean, "std": task.std,
+                     "standardize": task.standardize}  # fmt: skip
+
+    def evaluate(run: RunSession) -> dict[str, float] | None:
+        truth, guess = [], []
+        for batch in _test_batches(task):
+            feeds = {"values": batch["inputs"].numpy(), "lengths": batch["lengths"].numpy()}
+            truth += batch["targets"].tolist()
+            guess += run(feeds)[0].argmax(-1).tolist()
+        labels = list(range(len(task.labels)))
+        return None if not truth else {"test_accuracy": accuracy(truth, guess),
+                                       "test_macro_f1": macro_f1(truth, guess, labels=labels)}  # fmt: skip
+
+    files = {"preprocessing.json": preprocessing, "labels.json": list(task.labels)}
+    return ExportPlan(ClassifierProbabilities(model), example, inputs, outputs, files, evaluate)
+
+
 def _test_batches(task: Any) -> list[dict[str, Tensor]]:
     """The batches of the run's test split, or none where its data is not on this machine."""
     try:
@@ -204,6 +234,7 @@ def _test_batches(task: Any) -> list[dict[str, Tensor]]:
 PLANS: dict[str, Callable[[Any, nn.Module], ExportPlan]] = {
     "classification": classification_plan,
     "tagging": tagging_plan,
+    "series_classification": series_classification_plan,
 }
 
 ELSEWHERE = {

@@ -113,7 +113,48 @@ class TaggingPredictor:
         return result
 
 
-PREDICTORS = {"classification": ClassificationPredictor, "tagging": TaggingPredictor}
+class SeriesPredictor:
+    """Series classification: ``{"input", "length", "label", "probability"}`` per series written as text
+    (steps ``;``-separated, values ``,``-separated: :func:`rnnkit.data.series_text.parse_series`)."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
+        preprocessing = _json(folder, manifest, "preprocessing.json")
+        self.labels = list(_json(folder, manifest, "labels.json"))
+        self.num_features = int(preprocessing["num_features"])
+        self.mean = np.asarray(preprocessing["mean"])
+        self.std = np.asarray(preprocessing["std"])
+        self.standardize = bool(preprocessing["standardize"])
+
+    def predict(self, session: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
+        from rnnkit.data.series_text import parse_series, prepare_values
+
+        series = []
+        for number, text in enumerate(texts, 1):
+            try:
+                values = parse_series(text, self.num_features)
+            except (TypeError, ValueError) as error:
+                raise ExportInputError(number, str(error)) from None
+            series.append(prepare_values(values, self.mean, self.std, self.standardize))
+        results = []
+        for start in range(0, len(series), CHUNK):
+            chunk = series[start : start + CHUNK]
+            lengths = np.array([len(s) for s in chunk], dtype=np.int64)
+            values = np.zeros((len(chunk), int(lengths.max()), self.num_features), dtype=np.float32)
+            for k, s in enumerate(chunk):
+                values[k, : len(s)] = s
+            (probabilities,) = session.run(["probabilities"], {"values": values, "lengths": lengths})
+            for text, length, p in zip(texts[start : start + CHUNK], lengths.tolist(), probabilities):
+                best = int(p.argmax())
+                results.append({"input": text, "length": length, "label": self.labels[best],
+                                "probability": round(float(p[best]), 4)})  # fmt: skip
+        return results
+
+
+PREDICTORS = {
+    "classification": ClassificationPredictor,
+    "tagging": TaggingPredictor,
+    "series_classification": SeriesPredictor,
+}
 
 
 class ExportedModel:
