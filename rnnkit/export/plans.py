@@ -222,6 +222,78 @@ def series_classification_plan(task: Any, model: nn.Module) -> ExportPlan:
     return ExportPlan(ClassifierProbabilities(model), example, inputs, outputs, files, evaluate)
 
 
+class ForecastLevels(nn.Module):
+    """A :class:`~rnnkit.models.forecaster.Forecaster` on model-level histories ``(B, T)`` (``log y`` with
+    ``log_transform``) with the run's ``window_level`` offset taken off and added back, as the task does:
+    ``(B, H)`` forecasts, or ``(B, H, Q)`` quantiles."""
+
+    def __init__(self, model: nn.Module, window_level: str) -> None:
+        super().__init__()
+        self.model, self.window_level = model, window_level
+
+    def forward(self, history: Tensor) -> Tensor:
+        history = history.unsqueeze(-1)  # (B, T, 1)
+        if self.window_level == "last":
+            offset = history[:, -1:]
+        elif self.window_level == "mean":
+            offset = history.mean(dim=1, keepdim=True)
+        else:
+            offset = torch.zeros_like(history[:, :1])
+        forecast = self.model(history - offset)  # (B, H, 1) or (B, H, 1, Q)
+        if self.model.config.quantiles is not None:
+            offset = offset.unsqueeze(-1)
+        return (forecast + offset)[:, :, 0]
+
+
+def forecasting_plan(task: Any, model: nn.Module) -> ExportPlan:
+    """Forecasting one series from comma-separated histories: ``history (B, T)`` -> ``forecast``; the
+    scaler's statistics are in the graph, ``log_transform`` and the quantile levels in preprocessing.json."""
+    d = task.data
+    if d.covariates.columns or task.several:
+        given = "covariates (data.covariates)" if d.covariates.columns else "a series_column"
+        raise NotExportable(
+            f"task 'forecasting' with {given}: rnnkit.tasks.forecasting reads such runs' inputs from tables "
+            "(covariate vocabularies, per-series scaling), which the export's runtime does not; it exports "
+            "runs of one series without covariates. Predict with the run folder"
+        )
+    config = model.config
+    shape: list[int | str] = ["batch", d.horizon] + (
+        [] if config.quantiles is None else [len(config.quantiles)]
+    )
+    inputs = [TensorSpec("history", "float32", ["batch", d.history],
+                         "the last `history` values (their log with log_transform)")]  # fmt: skip
+    outputs = [TensorSpec("forecast", "float32", shape, "the next `horizon` values (their log with "
+                          "log_transform), per quantile level with quantiles")]  # fmt: skip
+    scaler = {name: buffer.tolist() for name, buffer in model.scaler.named_buffers()}
+    preprocessing = {"history": d.history, "horizon": d.horizon, "log_transform": d.log_transform,
+                     "window_level": d.window_level, "quantiles": config.quantiles, "center": model.center,
+                     "scaler": scaler}  # fmt: skip
+
+    def evaluate(run: RunSession) -> dict[str, float] | None:
+        from rnnkit.metrics import mae, rmse
+
+        truth, guess = [], []
+        for batch in _test_batches(task):
+            forecast = run({"history": batch["history"][..., 0].numpy()})[0].astype(np.float64)
+            point = forecast if config.quantiles is None else forecast[..., model.center]
+            seen = (
+                np.ones(point.shape, bool) if "observed" not in batch else batch["observed"][..., 0].numpy()
+            )
+            targets = batch["targets"][..., 0].double().numpy()
+            raw = (np.exp(point), np.exp(targets)) if d.log_transform else (point, targets)
+            guess.append(raw[0][seen])
+            truth.append(raw[1][seen])
+        if not truth:
+            return None
+        return {"test_mae": mae(np.concatenate(truth), np.concatenate(guess)),
+                "test_rmse": rmse(np.concatenate(truth), np.concatenate(guess))}  # fmt: skip
+
+    example = [torch.randn(3, d.history, generator=torch.Generator().manual_seed(0))]
+    notes = ["scaler in preprocessing.json: the statistics the model standardises with (also in the graph)"]
+    return ExportPlan(ForecastLevels(model, d.window_level), example, inputs, outputs,
+                      {"preprocessing.json": preprocessing}, evaluate, notes)  # fmt: skip
+
+
 def _test_batches(task: Any) -> list[dict[str, Tensor]]:
     """The batches of the run's test split, or none where its data is not on this machine."""
     try:
@@ -235,6 +307,7 @@ PLANS: dict[str, Callable[[Any, nn.Module], ExportPlan]] = {
     "classification": classification_plan,
     "tagging": tagging_plan,
     "series_classification": series_classification_plan,
+    "forecasting": forecasting_plan,
 }
 
 ELSEWHERE = {

@@ -54,3 +54,11 @@ def test_a_malformed_series_names_the_input(exported):
     _, folder = exported
     with pytest.raises(ExportInputError, match="input 2: step 1 has 3 values, expected 2"):
         load_export(folder).predict(["1,2;3,4", "1,2,3"])
+
+
+def test_series_predict_with_torch_imports_refused(exported, tmp_path):
+    from tests.export.test_torch_free import predict_without_torch
+
+    run, folder = exported
+    got = predict_without_torch(folder, SERIES, tmp_path)
+    assert [g["label"] for g in got] == [e["label"] for e in predict(run, SERIES)]

@@ -1,6 +1,7 @@
 """``rnnkit predict EXPORT_DIR`` where torch cannot be imported: with an import blocker, and in a fresh
 virtual environment holding numpy and onnxruntime alone (skipped, saying why, when pip cannot install)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -34,6 +35,17 @@ BLOCK_TORCH = textwrap.dedent("""
     assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules), "torch was imported"
     sys.exit(code)
 """)
+
+
+def predict_without_torch(folder, inputs, tmp_path):
+    """The JSON lines of ``rnnkit predict FOLDER INPUTS...`` in a process that refuses to import torch."""
+    script = tmp_path / "no_torch.py"
+    script.write_text(BLOCK_TORCH)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, str(script), "predict", str(folder), *inputs], capture_output=True,
+                            text=True, env=env, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 @pytest.fixture(scope="module")
