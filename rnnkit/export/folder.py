@@ -6,7 +6,8 @@
       model.onnx          the model (float32); its recurrent layers are ONNX Scans; batch and time dynamic
       model_int8.onnx     with --quantize int8: the same graph with int8 weights (dynamic quantisation)
       preprocessing.json  how inputs are encoded, exactly as the run does (tokenizer, vocabulary, ...)
-      labels.json         the labels (classification)
+      labels.json         the labels or tags (classification, tagging)
+      crf.json            tagging with a CRF: its transition, start and end scores (Viterbi in numpy)
       manifest.json       task, inputs, outputs, opset, versions, test metrics, sha256 + size of every file
       README.md           how to use the folder
 
