@@ -230,7 +230,7 @@ class ExportedModel:
         for number, text in enumerate(inputs, 1):
             if not isinstance(text, str):
                 raise ExportInputError(number, f"expected a str, got {type(text).__name__}")
-        return self.predictor.predict(self.session, list(inputs))
+        return self.predictor.predict(self.session, list(inputs)) if inputs else []
 
 
 def load_export(
