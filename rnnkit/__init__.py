@@ -5,6 +5,40 @@ size, D directions (1 or 2), L layers, G gate rows (4H for LSTM, 3H for GRU), V 
 The drop-in layers and cells follow torch.nn (time-major unless ``batch_first=True``; states ``(L*D, B, H)``).
 """
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what static tools see (IDEs, the API reference); at run time __getattr__ imports them
+    from rnnkit.cells import (
+        GRUCell,
+        IndRNNCell,
+        LayerNormGRUCell,
+        LayerNormLSTMCell,
+        LSTMCell,
+        LSTMState,
+        MinGRUCell,
+        MinLSTMCell,
+        RecurrentCell,
+        RecurrentDropout,
+        RNNCell,
+        WeightDrop,
+        Zoneout,
+    )
+    from rnnkit.fused.stream import Streamer
+    from rnnkit.layers import (
+        GRU,
+        LSTM,
+        RNN,
+        Bidirectional,
+        IndRNN,
+        MinGRU,
+        MinLSTM,
+        Recurrent,
+        RNNBase,
+        Stacked,
+        Stateful,
+    )
+    from rnnkit.tasks.runner import evaluate, fit, load_run, predict
+
 __version__ = "0.1.0"
 
 _CELLS = ("GRUCell", "IndRNNCell", "LayerNormGRUCell", "LayerNormLSTMCell", "LSTMCell", "LSTMState",
