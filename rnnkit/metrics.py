@@ -15,18 +15,28 @@ from __future__ import annotations
 
 import importlib
 import math
+import sys
 from collections import Counter
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from torch import Tensor
+
+if TYPE_CHECKING:  # torch is imported by the caller that has tensors: the export runtime has none
+    from torch import Tensor
+
+
+def _is_tensor(value: Any) -> bool:
+    """Whether ``value`` is a torch tensor (it can be one only where torch is already imported)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
 
 # ----------------------------------------------------------------------------------------- classification
 
 
 def _labels(values: Any, name: str) -> list:
-    if isinstance(values, Tensor):
+    if _is_tensor(values):
         return values.detach().reshape(-1).tolist()
     if isinstance(values, np.ndarray):
         return values.reshape(-1).tolist()
@@ -286,7 +296,7 @@ def chunk_f1(true_tags: Sequence[Any], pred_tags: Sequence[Any], scheme: str = "
 
 
 def _count(value: Any, name: str) -> float:
-    value = float(value.item() if isinstance(value, Tensor) else value)
+    value = float(value.item() if _is_tensor(value) else value)
     if not value > 0 or math.isinf(value):
         raise ValueError(f"{name} must be a positive finite count, got {value}")
     return value
@@ -302,7 +312,7 @@ def perplexity(total_nll: float | Tensor, total_tokens: int | Tensor) -> float:
         >>> perplexity(total_nll=10 * math.log(4), total_tokens=10)  # uniform over 4 choices
         4.0...
     """
-    mean = float(total_nll.item() if isinstance(total_nll, Tensor) else total_nll) / _count(
+    mean = float(total_nll.item() if _is_tensor(total_nll) else total_nll) / _count(
         total_tokens, "total_tokens"
     )
     try:
@@ -318,7 +328,7 @@ def bits_per_character(total_nll: float | Tensor, total_chars: int | Tensor) -> 
         >>> bits_per_character(total_nll=8 * math.log(2), total_chars=8)  # a fair coin per character
         1.0
     """
-    nll = float(total_nll.item() if isinstance(total_nll, Tensor) else total_nll)
+    nll = float(total_nll.item() if _is_tensor(total_nll) else total_nll)
     return nll / _count(total_chars, "total_chars") / math.log(2)
 
 
@@ -434,7 +444,7 @@ def _same_length(hypotheses: Sequence[Any], references: Sequence[Any]) -> tuple[
 
 
 def _array(values: Any, name: str) -> np.ndarray:
-    if isinstance(values, Tensor):
+    if _is_tensor(values):
         values = values.detach().cpu().double().numpy()
     array = np.asarray(values, dtype=np.float64)
     if array.size == 0:
@@ -518,7 +528,7 @@ def seasonal_naive_forecast(history: Any, horizon: int, season: int = 1) -> Any:
     if steps < season:
         raise ValueError(f"history needs at least one season ({season} steps), got {steps}")
     index = [steps - season + h % season for h in range(horizon)]
-    if isinstance(history, (Tensor, np.ndarray)):
+    if _is_tensor(history) or isinstance(history, np.ndarray):
         return history[index]
     return [history[i] for i in index]
 

@@ -9,6 +9,7 @@ traceback of user errors too.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -16,13 +17,21 @@ import traceback
 from collections.abc import Sequence
 
 from rnnkit import __version__
-from rnnkit.cli import data, demo, evaluate, experiment, inspect, predict, report, serve, train, tune
 from rnnkit.errors import UserError
 
-COMMANDS = (train, evaluate, predict, inspect, report, experiment, data, demo, serve, tune)
+COMMANDS = ("train", "evaluate", "predict", "export", "inspect", "report", "experiment", "data", "demo",
+            "serve", "tune")  # fmt: skip
+"""The sub-commands, each a module of :mod:`rnnkit.cli` with ``add_parser(subparsers)``; a module is imported
+only when its command runs (or for the help), so ``rnnkit predict EXPORT_DIR`` never imports torch."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every command, or of the command ``only`` alone (what :func:`main` runs).
+
+    Example:
+        >>> build_parser("predict").parse_args(["predict", "runs/x", "hi"]).texts
+        ['hi']
+    """
     parser = argparse.ArgumentParser(
         prog="rnnkit", description="Readable, fast, inspectable RNNs on PyTorch."
     )
@@ -31,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="print the traceback of every error (also: RNNKIT_DEBUG=1)"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(subparsers)
+    for name in COMMANDS if only is None else (only,):
+        importlib.import_module(f"rnnkit.cli.{name}").add_parser(subparsers)
     return parser
 
 
@@ -53,12 +62,24 @@ def show_data_log() -> None:
         logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
 
 
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names (its first word that is not an option), if it is one of :data:`COMMANDS`.
+
+    Example:
+        >>> chosen_command(["--debug", "predict", "runs/x"]), chosen_command(["--help"])
+        ('predict', None)
+    """
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rnnkit`` console script; returns the exit status."""
     show_data_log()
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(chosen_command(argv))
     args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # as given: a launcher passes it on
+    args.argv = argv  # as given: a launcher passes it on
     if args.command is None:
         parser.print_help()
         return 2

@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
-
-from torch import Tensor
+from typing import TYPE_CHECKING, Any
 
 from rnnkit.config import atomic_write_text
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")
 FORMAT, VERSION = "rnnkit.vocab", 1
+
+if TYPE_CHECKING:  # torch is not imported here: an exported model's runtime tokenises without it
+    from torch import Tensor
 
 
 class VocabError(ValueError):
@@ -131,7 +133,8 @@ class Vocab:
 
         ``<unk>`` is kept: it stands for a real token that was there.
         """
-        if isinstance(ids, Tensor):
+        torch = sys.modules.get("torch")  # ids can be a tensor only where torch is already imported
+        if torch is not None and isinstance(ids, torch.Tensor):
             if ids.dim() != 1:
                 raise ValueError(f"decode takes a 1-D tensor of ids, got shape {tuple(ids.shape)}")
             ids = ids.tolist()

@@ -37,6 +37,8 @@ BAD = [  # (arguments, what the message must name); {tmp} is the test's folder
     (["train", "--task", "classification", "--train", "{tmp}/absent.csv", "-o", "{tmp}/run"], "absent.csv"),
     (["evaluate", "{tmp}/no_run"], "no_run"),
     (["predict", "{tmp}/no_run", "좋아요"], "no_run"),
+    (["predict", "{tmp}/no_run", "좋아요", "--int8"], "--int8 applies to an export folder"),
+    (["export", "{tmp}/no_run"], "no_run"),
     (["inspect", "{tmp}/no_run"], "no_run"),
     (["inspect", "{tmp}/no_run", "좋아요", "--no-such-flag"], "--no-such-flag"),
     (["report", "{tmp}/no_run"], "no_run"),

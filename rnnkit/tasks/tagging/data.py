@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -11,6 +10,7 @@ from typing import Any, Literal
 from rnnkit.config import ConfigError
 from rnnkit.data.records import TaggedSentence
 from rnnkit.data.splits import complete_splits, own_files, read_own_files, replace_splits
+from rnnkit.data.words import split_words  # noqa: F401 - its home before rnnkit.data.words
 
 DEFAULT_TAGS = {"conll2000": "chunk", "ud_korean_gsd": "upos", "conllu": "upos"}
 SCHEMES = ("IOB1", "IOB2", "BIOES")
@@ -229,32 +229,3 @@ def load_splits(data: TaggingData, where: str = "config") -> dict[str, list[Tagg
     if read_directly:
         return out
     return {name: _retag(part, data.tag_column, data.dataset, where) for name, part in out.items()}
-
-
-def split_words(text: str, split_punctuation: bool = False) -> list[str]:
-    """Whitespace-separated words (NFC); optionally with leading/trailing punctuation split off, a run of
-    one punctuation character staying together (``...``).
-
-    Example:
-        >>> split_words("잡스는 350달러만을 주었다.", split_punctuation=True)
-        ['잡스는', '350달러만을', '주었다', '.']
-        >>> split_words('("Wait..." he said)', split_punctuation=True)
-        ['(', '"', 'Wait', '...', '"', 'he', 'said', ')']
-    """
-    words = unicodedata.normalize("NFC", text).split()
-    if not split_punctuation:
-        return words
-    out: list[str] = []
-    for word in words:
-        head: list[str] = []
-        tail: list[str] = []
-        while word and unicodedata.category(word[0]).startswith("P"):
-            n = len(word) - len(word.lstrip(word[0]))
-            head.append(word[:n])
-            word = word[n:]
-        while word and unicodedata.category(word[-1]).startswith("P"):
-            n = len(word) - len(word.rstrip(word[-1]))
-            tail.insert(0, word[-n:])
-            word = word[:-n]
-        out += head + ([word] if word else []) + tail
-    return out

@@ -14,7 +14,8 @@ from torch.utils.data import DataLoader
 from rnnkit.config import ConfigError
 from rnnkit.data.batching import BucketBatchSampler, collate_tagging, move_to_device, pad_batch, pad_words
 from rnnkit.data.records import TaggedSentence
-from rnnkit.data.vocab import PAD, SPECIALS, UNK, Vocab, character_vocab, encode_characters
+from rnnkit.data.vocab import PAD, SPECIALS, Vocab, character_vocab, encode_characters
+from rnnkit.data.words import SUFFIX, backoff_id, split_columns
 from rnnkit.losses import crf_negative_log_likelihood, masked_cross_entropy
 from rnnkit.metrics import (
     accuracy,
@@ -41,7 +42,6 @@ from rnnkit.tasks.tagging.data import (
     METRIC_SCHEME,
     TaggingData,
     load_splits,
-    split_words,
 )
 from rnnkit.tasks.tagging.schemes import _parses, detect_scheme, transition_violations
 
@@ -124,7 +124,7 @@ class TaggingTask(Task):
         self.labels = list(state["labels"])
         self.scheme, self.crf_constraints = state["scheme"], state["crf_constraints"]
 
-    SUFFIX = "<suf>"
+    SUFFIX = SUFFIX
 
     def _ending(self, word: str, n: int) -> str:
         return self.SUFFIX + word[-n:]
@@ -134,12 +134,7 @@ class TaggingTask(Task):
         return [self._id(word) for word in self.normalize(tokens)]
 
     def _id(self, word: str, known: bool = True) -> int:
-        if known and word in self.vocab:
-            return self.vocab.token_to_id(word)
-        for n in range(min(self.data.suffix_backoff, len(word)), 0, -1):
-            if self._ending(word, n) in self.vocab:
-                return self.vocab.token_to_id(self._ending(word, n))
-        return UNK
+        return backoff_id(self.vocab, word, self.data.suffix_backoff, known)
 
     def _unknown_ids(self, device: torch.device) -> Tensor:
         """``(V,)``: for each id, the id its word would get were it unknown (what word dropout feeds in)."""
@@ -217,21 +212,8 @@ class TaggingTask(Task):
         Raises:
             ValueError: the model reads columns and a word does not carry them.
         """
-        names = self.data.feature_columns
-        if not names:
-            return split_words(text, self.data.split_punctuation), []
-        words, columns, sep = [], [[] for _ in names], self.data.column_separator
-        for word in split_words(text):
-            parts = word.rsplit(sep, len(names))
-            if len(parts) != len(names) + 1 or not all(parts):
-                example = sep.join(["He", *(f"<{name}>" for name in names)])
-                raise ValueError(
-                    f"this model also reads {list(names)}: write each word as {example}, got {word!r}"
-                )
-            words.append(parts[0])
-            for values, value in zip(columns, parts[1:]):
-                values.append(value)
-        return words, columns
+        return split_columns(text, self.data.feature_columns, self.data.column_separator,
+                             self.data.split_punctuation)  # fmt: skip
 
     def loaders(self) -> tuple[Any, Any, Any]:
         if not hasattr(self, "splits"):

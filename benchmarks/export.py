@@ -1,0 +1,131 @@
+"""A text classifier three ways in one run: rnnkit eager (torch) vs its ONNX export (float32) vs int8.
+
+The run is exported with ``--quantize int8`` into a temporary folder; the three contenders get the same
+inputs, encoded once beforehand (encoding is the same code for all three, so only the model is timed):
+batch 1 (latency per call) and batch 64 (throughput), texts of the run's test split (or the installed
+chatterbot corpus). Calls are interleaved (``rnnkit.bench.timer``) so drift lands on all; medians and ratios
+against eager. The test-split accuracy of each (the export's manifest) is printed beside.
+
+    python benchmarks/export.py runs/chatterbot --markdown benchmarks/results/export-cpu.md
+    python benchmarks/export.py --quick      # a tiny untrained run, 2 repeats: a smoke run (CI), never timed
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from rnnkit.bench.timer import time_interleaved  # noqa: E402
+from rnnkit.export.folder import export_run  # noqa: E402
+from rnnkit.export.runtime import load_export  # noqa: E402
+from rnnkit.tasks.runner import load_run  # noqa: E402
+
+BATCHES = (1, 64)
+
+
+def tiny_run(folder: Path) -> Path:
+    """An untrained chatterbot classifier saved as a run folder (for ``--quick``)."""
+    from rnnkit.config import save_config
+    from rnnkit.models.io import save_model
+    from rnnkit.tasks.base import load_run_config, task_class
+
+    given = folder / "given.yaml"
+    folder.mkdir(parents=True)
+    given.write_text(yaml.safe_dump({
+        "task": "classification",
+        "data": {"dataset": "chatterbot", "tokenizer": "char", "tfidf_baseline": False},
+        "model": {"preset": "conv_lstm", "embedding_dim": 8, "conv": {"channels": 8, "kernel_sizes": [3],
+                  "pool_size": 2}, "rnn": {"hidden_size": 8, "bidirectional": True}, "pooling": "max"},
+    }))  # fmt: skip
+    config = load_run_config(given)
+    task = task_class(config.task, str(given)).from_run_config(config, str(given))
+    task.prepare(folder)
+    save_config(config, folder / "run.yaml")
+    save_model(task.build_model(), folder / "model", extra={"task": "classification"})
+    return folder
+
+
+def texts_of(task, count: int) -> list[str]:
+    """``count`` texts of the run's test split (repeated if it is short)."""
+    task.loaders()
+    pool = [e.text for e in task.splits["test"]] or [e.text for e in task.splits["train"]]
+    return [pool[k % len(pool)] for k in range(count)]
+
+
+def contenders(run: Path, folder: Path, texts: list[str], threads: int) -> dict[str, object]:
+    """name -> a call on ``texts`` already encoded, for eager torch, ONNX float32 and ONNX int8."""
+    task, model = load_run(run, "cpu")
+    model.eval()
+    batch = task.batch(texts)
+    extras = task.model_extras(batch)
+
+    def eager() -> object:
+        with torch.no_grad():
+            return model.predict_proba(batch["inputs"], batch["lengths"], **extras)
+
+    calls = {"rnnkit eager (torch)": eager}
+    for kind, name in (("float32", "ONNX Runtime float32"), ("int8", "ONNX Runtime int8")):
+        exported = load_export(folder, kind, threads=threads)
+        feeds = exported.predictor.encoder.encode(texts)
+        calls[name] = lambda session=exported.session, feeds=feeds: session.run(None, feeds)
+    return calls
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", nargs="?", type=Path, help="a classification run folder")
+    parser.add_argument("--quick", action="store_true", help="a tiny untrained run, 2 repeats (smoke run)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed calls per contender (default 50)")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads of torch and ONNX Runtime")
+    parser.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+    args = parser.parse_args(argv)
+    if args.run is None and not args.quick:
+        parser.error("give a classification run folder (or --quick)")
+    repeats = args.repeats or (2 if args.quick else 50)
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as scratch:
+        run = args.run or tiny_run(Path(scratch) / "run")
+        result = export_run(run, Path(scratch) / "export", quantize="int8")
+        task, _ = load_run(run, "cpu")
+        rows = []
+        for size in BATCHES:
+            texts = texts_of(task, size)
+            samples = time_interleaved(contenders(run, result.folder, texts, args.threads), repeats, warmup=3)
+            medians = {name: statistics.median(times) for name, times in samples.items()}
+            eager = medians["rnnkit eager (torch)"]
+            for name, median in medians.items():
+                rows.append((size, name, median * 1e3, size / median, eager / median))
+        metrics = result.manifest["export_test_metrics"]
+        accuracy = lambda kind: metrics.get(kind, {}).get("test_accuracy", float("nan"))  # noqa: E731
+        sizes = {kind: result.size(name) for kind, name in result.manifest["models"].items()}
+    lines = [
+        f"threads: {args.threads}, repeats: {repeats}, torch {torch.__version__}, "
+        f"onnxruntime {result.manifest['versions']['onnxruntime']}",
+        "",
+        "| batch | system | median ms / call | texts / s | speed-up over eager |",
+        "|---|---|---|---|---|",
+        *(f"| {b} | {name} | {ms:.3f} | {rate:,.0f} | {ratio:.2f}x |" for b, name, ms, rate, ratio in rows),
+        "",
+        "| model file | size | test accuracy |",
+        "|---|---|---|",
+        *(f"| {kind} | {sizes[kind] / 2**10:,.0f} KiB | {accuracy(kind):.4f} |" for kind in sizes),
+    ]  # fmt: skip
+    table = "\n".join(lines)
+    print(table)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(table + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
