@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         points = ["step:3", "step:11", "eval:1", "eval:3", "checkpoint:1", "checkpoint:4", "final_save:1",
                   "final_save:2"]  # fmt: skip
         plans = []
-        for _ in range(6):
+        for _ in range(7):  # 7 trials x 3 kills: >= 20 kills
             plan: list[str | float] = rng.sample(points, 2)
             plan.append(round(rng.uniform(0.4, 1.0) * duration, 2))
             plans.append(plan)
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += trial(data, sets, run, plan, expected, rng, corrupt="last" if args.quick else "often")
         if not args.keep:
             shutil.rmtree(run, ignore_errors=True)
-    print(f"{'moment':<14} {'killed':<7} {'resumed from':<13} {'corrupted before resume':<34} equal")
+    print(f"{'moment':<14} {'killed':<7} {'run began at':<13} {'corrupted before resume':<34} equal")
     for row in rows:
         print(f"{row['moment']:<14} {row['killed']!s:<7} {row['resumed_from']:<13} "
               f"{row['corrupted'] or '-':<34} {row['equal']}")  # fmt: skip

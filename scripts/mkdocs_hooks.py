@@ -1,7 +1,11 @@
-"""mkdocs hooks: write the generated pages before mkdocs reads ``docs/``.
+"""mkdocs hooks: write the generated pages before mkdocs reads ``docs/``, fill in the generated sections.
 
-``docs/reference/config.md`` comes from :func:`config_reference.render` (the config dataclasses); it is
-ignored by git and rewritten only when its text changes, so ``mkdocs serve`` does not rebuild in a loop.
+``docs/reference/config.md`` comes from :func:`config_reference.render` (the config dataclasses) and
+``docs/reference/cli.md`` from :func:`cli_reference.render_page` (the argparse parsers of ``rnnkit``); both
+are ignored by git and rewritten only when their text changes, so ``mkdocs serve`` does not rebuild in a
+loop. In every page, ``<!-- cli-reference: NAME -->`` becomes the reference section of ``rnnkit NAME`` and
+``<!-- cli-commands -->`` the table of commands (:func:`cli_reference.expand_markers`), with labels in the
+page's language (``*.ko.md``: Korean).
 """
 
 from __future__ import annotations
@@ -14,27 +18,47 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def write_generated(docs_dir: Path) -> Path:
-    """Write the config reference into ``docs_dir/reference/config.md``; returns its path."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        from config_reference import render
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
-    target = docs_dir / "reference" / "config.md"
-    text = render()
+def import_scripts() -> None:
+    """Make the repository and ``scripts/`` importable (``config_reference``, ``cli_reference``)."""
+    for path in (str(ROOT), str(ROOT / "scripts")):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+def write_if_changed(target: Path, text: str) -> Path:
+    """Write ``text`` into ``target`` unless it holds that text already; returns ``target``."""
     if not target.exists() or target.read_text(encoding="utf-8") != text:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     return target
 
 
+def write_generated(docs_dir: Path) -> list[Path]:
+    """Write the config and command-line references into ``docs_dir/reference/``; returns their paths."""
+    import_scripts()
+    from cli_reference import render_page
+    from config_reference import render
+
+    return [
+        write_if_changed(docs_dir / "reference" / "config.md", render()),
+        write_if_changed(docs_dir / "reference" / "cli.md", render_page()),
+    ]
+
+
 def on_config(config: Any, **_: Any) -> Any:
     """mkdocs ``on_config``: generate the pages, then let mkdocs collect the files."""
     write_generated(Path(config["docs_dir"]))
     return config
+
+
+def page_language(src_uri: str) -> str:
+    """The language of a page from its file name (``guide/train.ko.md``: ko; else en).
+
+    Example:
+        >>> page_language("guide/train.ko.md"), page_language("guide/train.md")
+        ('ko', 'en')
+    """
+    return "ko" if src_uri.endswith(".ko.md") else "en"
 
 
 LINK = re.compile(r"(\]\()([^)\s#]+)")
@@ -83,4 +107,9 @@ def on_page_markdown(markdown: str, page: Any, config: Any, **_: Any) -> str:
             return match.group(0)
         return f"{match.group(1)}{'../' * depth}{published_uri(target)}"
 
+    import_scripts()
+    from cli_reference import expand_markers
+
+    source = Path(page.file.abs_src_path)
+    markdown = expand_markers(markdown, page_language(page.file.src_uri), source.parent)
     return LINK.sub(swap, markdown)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 EXAMPLES = """examples:
   rnnkit data list
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:<{width}}  {info.task:<14}  {info.description.splitlines()[0]}")
         return 0
     if not args.name:
-        print(f"rnnkit data {args.action}: give a dataset name (see rnnkit data list)")
+        print(f"rnnkit data {args.action}: give a dataset name (see rnnkit data list)", file=sys.stderr)
         return 2
     if args.action == "describe":
         print(describe(args.name))

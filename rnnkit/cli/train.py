@@ -21,8 +21,8 @@ EXAMPLES = """examples:
                --text-column review --label-column sentiment
   rnnkit train --task tagging --train train.conllu --test test.conllu
   rnnkit train --task forecasting --train sales.csv --set data.horizon=7 --set data.season=7
-  rnnkit train --task forecasting --train pm25.csv --time-column No --value-column pm2.5 \
-               --past-covariates DEWP,TEMP,PRES,cbwd,Iws --future-covariates hour \
+  rnnkit train --task forecasting --train pm25.csv --time-column No --value-column pm2.5 \\
+               --past-covariates DEWP,TEMP,PRES,cbwd,Iws --future-covariates hour \\
                --categorical cbwd,hour --set data.missing=mask --set data.season=24
   rnnkit train nsmc --set train.epochs=3     # an example config shipped in rnnkit/configs/
   rnnkit train my_run.yaml --set model.rnn.cell=gru

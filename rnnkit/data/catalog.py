@@ -339,9 +339,9 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in _ALL}
 
 
 def get_info(name: str) -> DatasetInfo:
-    """The catalog entry, or a ValueError listing the known names."""
+    """The catalog entry, or a :class:`DataError` (a user error, and a ValueError) listing the known names."""
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))} (rnnkit data list)")
     return DATASETS[name]
 
 

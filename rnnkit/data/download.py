@@ -30,22 +30,24 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from rnnkit.errors import UserError  # the CLI prints these in one line, with status 2
+
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
 
 
-class DatasetUnavailable(OSError):
+class DatasetUnavailable(UserError, OSError):
     """A dataset file is not cached and cannot be downloaded (offline, unreachable server, HTTP error)."""
 
 
-class ChecksumError(ValueError):
+class ChecksumError(UserError, ValueError):
     """A downloaded file's sha256 differs from the pinned one; the message gives both."""
 
 
-class UnpinnedFile(ValueError):
+class UnpinnedFile(UserError, ValueError):
     """A file without a pinned sha256 was requested with ``verify=True``."""
 
 
-class UnsafeArchive(ValueError):
+class UnsafeArchive(UserError, ValueError):
     """An archive member would be written outside the extraction folder, or is a link or device."""
 
 

@@ -23,7 +23,7 @@ from rnnkit.inspect.plot_flow import plot_step_gradients
 from rnnkit.inspect.plot_gates import plot_cell_trajectories, plot_gates
 from rnnkit.inspect.plot_text import plot_attention, plot_saliency_text, saliency_html
 from rnnkit.inspect.recording import LayerCall, record
-from rnnkit.inspect.saliency import saliency
+from rnnkit.inspect.saliency import saliency, series_saliency
 
 __all__ = [
     "Attention",
@@ -152,14 +152,20 @@ def inspect_example(
 
 
 def saliency_of(model: nn.Module, example: Example) -> tuple[list[str], Tensor] | None:
-    """(tokens, gradient × input per token) of a token classifier's predicted class for a batch of one:
-    what ``rnnkit inspect`` draws and the server's inspect answers; None for any other model or batch."""
+    """(tokens, gradient × input per token) of a classifier's predicted class for a batch of one (per step
+    of a series classifier, on its values): what ``rnnkit inspect`` draws and the server's inspect answers;
+    None for any other model or batch."""
     batch = example.batch
-    if getattr(model, "embedding", None) is None or "inputs" not in batch or batch.get("targets") is None:
+    if "inputs" not in batch or batch.get("targets") is None or batch["targets"].dim() != 1:
         return None
-    if batch["targets"].dim() != 1 or batch["inputs"].is_floating_point():
+    if batch["inputs"].is_floating_point():  # a series classifier: gradient × input on the values
+        if getattr(model, "embedding", None) is not None or batch["inputs"].dim() != 3:
+            return None
+        result = series_saliency(model, batch["inputs"], batch.get("lengths"))
+    elif getattr(model, "embedding", None) is None:
         return None
-    result = saliency(model, batch["inputs"], batch.get("lengths"), chars=batch.get("chars"))
+    else:
+        result = saliency(model, batch["inputs"], batch.get("lengths"), chars=batch.get("chars"))
     tokens = example.tokens.get("rnn") or [str(t) for t in range(batch["inputs"].size(1))]
     scores = result.scores[0, : len(tokens)]
     if len(tokens) != len(scores):
@@ -175,7 +181,7 @@ def _saliency(
     formats: Sequence[str],
     report: ExampleReport,
 ) -> None:
-    """Gradient × input for a token classifier (a model with an embedding returning ``(B, K)`` logits)."""
+    """Gradient × input for a classifier returning ``(B, K)`` logits (of tokens or of series steps)."""
     found = saliency_of(model, example)
     if found is None:
         return

@@ -1,4 +1,5 @@
-r"""Per-token saliency of a text classifier: gradient × input on the embedding output.
+r"""Per-token saliency of a text classifier: gradient × input on the embedding output (and, for a series
+classifier, on the values themselves: :func:`series_saliency`).
 
 For the logit ``y_k`` of class k (by default the predicted one) and the embedded tokens ``e_t ∈ R^E``:
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Saliency", "saliency"]
+__all__ = ["Saliency", "saliency", "series_saliency"]
 
 
 @dataclass
@@ -95,6 +96,55 @@ def saliency(
         handle.remove()
         model.train(was_training)
     scores = (grad * captured[0]).sum(-1).detach()  # (B, T)
+    if lengths is not None:
+        valid = torch.arange(scores.size(1), device=scores.device) < lengths.to(scores.device).unsqueeze(1)
+        scores = scores * valid
+    return Saliency(scores.cpu(), chosen.detach().cpu(), logits.detach().softmax(-1).cpu())
+
+
+def series_saliency(
+    model: nn.Module, inputs: Tensor, lengths: Tensor | None = None, target: Tensor | None = None
+) -> Saliency:
+    r"""Gradient × input of a series classifier's logit with respect to each step's values.
+
+    For standardised values ``x_t ∈ R^N`` (what the model reads) and the logit ``y_k``:
+    ``s_t = Σ_n (∂y_k/∂x_{t,n}) · x_{t,n}``, the first-order estimate of the change in ``y_k`` were step t
+    replaced by the training mean (zeros). The model runs in eval mode (restored after); its parameters
+    get no ``.grad``.
+
+    Args:
+        model: ``model(inputs, lengths) -> logits (B, K)`` reading float values.
+        inputs: ``(B, T, N)`` values as the model reads them.
+        lengths: ``(B,)`` or None.
+        target: ``(B,)`` the class to explain (None: the predicted class).
+
+    Raises:
+        ValueError: the inputs are not float values, or the model does not return ``(B, K)`` logits.
+
+    Example:
+        >>> from rnnkit.models import ClassifierConfig, SequenceClassifier
+        >>> from rnnkit.layers.factory import RNNConfig
+        >>> model = SequenceClassifier(ClassifierConfig(num_classes=2, input_size=3,
+        ...                                             rnn=RNNConfig(cell="lstm", hidden_size=4)))
+        >>> result = series_saliency(model, torch.randn(2, 5, 3), torch.tensor([5, 3]))
+        >>> result.scores.shape, result.scores[1, 4].item()
+        (torch.Size([2, 5]), 0.0)
+    """
+    if not inputs.is_floating_point():
+        raise ValueError("series_saliency: expected float values (B, T, N), got token ids")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            leaf = inputs.detach().requires_grad_(True)
+            logits = model(leaf, lengths)
+            if not isinstance(logits, Tensor) or logits.dim() != 2:
+                raise ValueError("series_saliency: the model must return logits of shape (B, K)")
+            chosen = logits.argmax(-1) if target is None else target.to(logits.device).long()
+            (grad,) = torch.autograd.grad(logits.gather(1, chosen.unsqueeze(1)).sum(), leaf)
+    finally:
+        model.train(was_training)
+    scores = (grad * leaf).sum(-1).detach()  # (B, T)
     if lengths is not None:
         valid = torch.arange(scores.size(1), device=scores.device) < lengths.to(scores.device).unsqueeze(1)
         scores = scores * valid

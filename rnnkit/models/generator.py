@@ -228,7 +228,7 @@ class SequenceGenerator(nn.Module):
                     f"labels must lie in [0, num_classes={c.num_classes}), got {labels.tolist()}"
                 )
             parts.append(self.class_embedding(labels))
-        if len({p.size(0) for p in parts}) > 1:
+        if len(parts) == 2 and parts[0].size(0) != parts[1].size(0):  # traced sizes are tensors: no set
             raise ValueError(f"condition has {parts[0].size(0)} rows but labels has {parts[1].size(0)}")
         return torch.cat(parts, dim=-1) if parts else None
 

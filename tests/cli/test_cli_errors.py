@@ -43,6 +43,8 @@ BAD = [  # (arguments, what the message must name); {tmp} is the test's folder
     (["inspect", "{tmp}/no_run", "좋아요", "--no-such-flag"], "--no-such-flag"),
     (["report", "{tmp}/no_run"], "no_run"),
     (["tune", "{tmp}/missing.yaml", "--trials", "1", "--budget", "10s"], "missing.yaml"),
+    (["data", "describe", "no_such_dataset"], "unknown dataset 'no_such_dataset'"),
+    (["data", "download"], "give a dataset name"),
 ]
 
 

@@ -10,6 +10,7 @@ import tarfile
 import threading
 import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -229,3 +230,19 @@ def test_links_in_archives_are_refused(tmp_path):
 def test_dataset_file_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):
         DatasetFile(**{"url": "https://example.org/a.txt", "sha256": SHA, "filename": "a.txt", **kwargs})
+
+
+def test_the_cli_reports_an_unavailable_download_as_a_user_error(tmp_path):
+    """`rnnkit data download` offline: one line naming the URL and a local-copy route, status 2, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "RNNKIT_OFFLINE": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-m", "rnnkit", "data", "download", "sst2", "--cache-dir", str(tmp_path)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "offline mode is on" in done.stderr
+    assert "https://" in done.stderr and "local copy" in done.stderr

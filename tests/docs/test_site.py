@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib.util
 import os
@@ -56,3 +57,15 @@ def test_site_builds_strict(tmp_path: Path) -> None:
     assert "NSMC sample" in (site / "reference" / "benchmarks" / "index.html").read_text(encoding="utf-8")
     assert (site / "ko" / "index.html").read_text(encoding="utf-8").count("튜토리얼") >= 1
     assert "SequenceClassifier" in (site / "reference" / "api" / "index.html").read_text(encoding="utf-8")
+    from rnnkit.cli.main import build_parser
+
+    commands = next(a.choices for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    cli = (site / "reference" / "cli" / "index.html").read_text(encoding="utf-8")  # docs/guide/, generated
+    train = (site / "guide" / "train" / "index.html").read_text(encoding="utf-8")
+    assert "--nproc-per-node" in train and "usage: rnnkit train" in train and "User guide" in train
+    train_ko = (site / "ko" / "guide" / "train" / "index.html").read_text(encoding="utf-8")
+    assert "--nproc-per-node" in train_ko and "사용법" in train_ko and "사용자 안내서" in train_ko
+    for name in commands:
+        assert f'id="rnnkit-{name}"' in cli, name
+        assert (site / "guide" / name / "index.html").is_file(), name
+        assert (site / "ko" / "guide" / name / "index.html").is_file(), name

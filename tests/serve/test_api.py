@@ -12,7 +12,6 @@ from rnnkit.tasks.runner import load_run
 from tests.serve.toy_runs import INPUTS
 
 TASKS = list(INPUTS)
-TEXT_TASKS = ["classification", "tagging", "translation", "language_model"]
 
 
 def test_health_and_readiness(server):
@@ -36,7 +35,7 @@ def test_models_describe_every_run(server, toy_runs):
     assert "test_accuracy" in models["classification"]["test_metrics"]
     assert models["translation"]["vocab_sizes"].keys() == {"source_vocab", "target_vocab"}
     assert models["series_classification"]["labels"] == ["fall", "rise"]
-    assert {n for n, m in models.items() if m["inspectable"]} == set(TEXT_TASKS)
+    assert {n for n, m in models.items() if m["inspectable"]} == set(TASKS)
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -48,7 +47,7 @@ def test_predict_answers_what_rnnkit_predict_answers(server, toy_runs, task):
     assert answer.json()["outputs"] == run_task.predict(model, INPUTS[task])
 
 
-@pytest.mark.parametrize("task", TEXT_TASKS)
+@pytest.mark.parametrize("task", TASKS)
 def test_inspect_gives_the_numbers_rnnkit_inspect_records(server, toy_runs, task):
     text = INPUTS[task][0]
     answer = httpx.post(f"{server.url}/v1/models/{task}/inspect", json={"input": text})
@@ -108,10 +107,23 @@ def test_a_wide_layer_is_summarised_by_its_most_varying_units(server):
         assert layer["units"] == sorted(layer["units"]) and all(len(r) == 6 for r in layer["values"]["f"])
 
 
-def test_series_runs_take_no_text_to_inspect(server):
-    answer = httpx.post(f"{server.url}/v1/models/forecasting/inspect", json={"input": "1,2,3"})
-    assert answer.status_code == 422 and answer.json()["error"]["field"] == "input"
-    assert "rnnkit report" in answer.json()["error"]["message"]
+def test_series_runs_are_inspected_over_their_steps(server):
+    series = INPUTS["series_classification"][1]
+    view = httpx.post(f"{server.url}/v1/models/series_classification/inspect", json={"input": series}).json()
+    assert view["note"].startswith("predicted: ") and view["layers"]
+    steps = len(series.split(";"))
+    assert all(layer["steps"] == [str(t + 1) for t in range(steps)] for layer in view["layers"])
+    scores = view["saliency"]["scores"]  # gradient x input on the standardised values, one per step
+    assert len(scores) == steps and any(abs(s) > 0 for s in scores)
+    history = INPUTS["forecasting"][0].split(",")
+    view = httpx.post(f"{server.url}/v1/models/forecasting/inspect", json={"input": INPUTS["forecasting"][0]})
+    assert view.status_code == 200, view.text
+    (layer, *_) = view.json()["layers"]
+    assert layer["steps"] == [f"{float(v):.4g}" for v in history[-len(layer["steps"]) :]]
+    assert view.json()["note"].startswith("forecast of the next") and view.json()["saliency"] is None
+    short = httpx.post(f"{server.url}/v1/models/forecasting/inspect", json={"input": "1,2,3"})
+    assert short.status_code == 422 and short.json()["error"]["field"] == "input"
+    assert "at least" in short.json()["error"]["message"]
 
 
 def test_bad_inputs_are_422_naming_the_input(server):

@@ -110,6 +110,8 @@ def test_predict_matches_the_reported_forecast_and_evaluate_reproduces_it(season
     assert a["forecast"] == pytest.approx(reported, abs=1e-3)
     assert b["forecast"] == pytest.approx(a["forecast"], abs=1e-3)
     assert results["samples"][0]["forecast"] == pytest.approx(a["forecast"], abs=1e-3)
+    (again,) = predict(run_dir, [results["samples"][0]["input"]])  # a sample's input is what predict takes
+    assert again["forecast"] == pytest.approx(a["forecast"], abs=1e-3)
     assert evaluate(run_dir)["test_mae"] == pytest.approx(results["test_mae"])
     assert main(["predict", str(run_dir), first]) == 0
     assert json.loads(capsys.readouterr().out)["forecast"] == pytest.approx(a["forecast"], abs=1e-3)

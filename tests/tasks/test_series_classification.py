@@ -103,7 +103,7 @@ def test_a_toy_run_learns_and_reports_everything(toy_run):
     }  # labels in string order: fall, rise
     assert len(results["samples"]) == 5
     for sample in results["samples"]:
-        assert set(sample) == {"index", "length", "label", "probability", "true"}
+        assert set(sample) == {"index", "input", "length", "label", "probability", "true"}
         assert sample["label"] == sample["true"] and 0.5 < sample["probability"] <= 1
 
 

@@ -63,7 +63,7 @@ def _result(model: nn.Module, forecast: np.ndarray, extra: dict[str, Any]) -> di
     return result
 
 
-def _history_windows(task: ForecastingTask, inputs: list[tuple[int, str]]) -> tuple[np.ndarray, list[int]]:
+def history_windows(task: ForecastingTask, inputs: list[tuple[int, str]]) -> tuple[np.ndarray, list[int]]:
     d, windows, counts = task.data, [], []
     if d.covariates.columns or task.several:
         number = inputs[0][0]
@@ -187,7 +187,7 @@ def predict_inputs(task: ForecastingTask, model: nn.Module, inputs: list[str]) -
     plain = [(number, text) for number, text in enumerate(inputs, 1) if number not in tables]
     results: dict[int, dict[str, Any]] = {}
     if plain:
-        windows, counts = _history_windows(task, plain)
+        windows, counts = history_windows(task, plain)
         forecast = task.forecast_items(
             model, {"history": windows}, np.zeros(len(windows)), np.ones(len(windows))
         )

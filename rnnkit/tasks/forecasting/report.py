@@ -170,7 +170,8 @@ class ReportMethods:
         return results
 
     def _samples(self, model: nn.Module, part: dict[str, Any]) -> list[dict[str, Any]]:
-        """The first three test blocks of a series: origin, forecast (and quantiles), the true values."""
+        """The first three test blocks of a series: origin, the history as ``rnnkit predict`` takes it (a run
+        without covariates or several series), forecast (and quantiles), the true values."""
         d, s, quantiles = self.data, part["series"], model.config.quantiles
         samples, done = [], 0
         for start in part["origins"][:3]:
@@ -182,7 +183,16 @@ class ReportMethods:
             done += len(block)
             point = block if quantiles is None else block[:, model.center]
             sample: dict[str, Any] = {"series": s.name} if self.several else {}
-            sample.update({"origin": s.times[start - 1], "history": d.history, "forecast": _rounded(point)})
+            sample.update({"origin": s.times[start - 1], "history": d.history})
+            seen = s.raw[max(start - d.history, 0) : start]
+            if (
+                not self.several
+                and not d.covariates.columns
+                and len(seen) == d.history
+                and np.isfinite(seen).all()
+            ):
+                sample["input"] = ",".join(f"{v:.9g}" for v in seen)  # what predict takes
+            sample["forecast"] = _rounded(point)
             if quantiles is not None:
                 sample["quantiles"] = {f"{q:g}": _rounded(block[:, k]) for k, q in enumerate(quantiles)}
             sample["true"] = _rounded(s.raw[start : start + d.horizon])

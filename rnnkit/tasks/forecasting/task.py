@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from rnnkit.losses import masked_mse, quantile_loss
 from rnnkit.metrics import mae, rmse
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
-from rnnkit.tasks.base import Task, register_task
+from rnnkit.tasks.base import InputError, Task, register_task
 from rnnkit.tasks.forecasting.covariates import CovariateEncoder
 from rnnkit.tasks.forecasting.data import ForecastingData, load_split_series
 from rnnkit.tasks.forecasting.panel import Series, Windows, fill_rule, level_of, standardiser, window_items
@@ -311,6 +311,34 @@ class ForecastingTask(ReportMethods, Task):
         if shift is None:
             shift, scale = self._scalings(items.get("series"))
         return self.to_raw((forecast + offset)[:, :, 0], shift, scale)
+
+    @torch.no_grad()
+    def inspection_example(
+        self, model: nn.Module, text: str
+    ) -> tuple[dict[str, Tensor], dict[str, list[str]], str]:
+        """A comma-separated history (as :meth:`predict` takes it; its last ``data.history`` values) as a
+        batch of one, with the model's own point forecast as its targets; the encoder's steps are labelled
+        by their raw values.
+
+        Raises:
+            ValueError: not a history of enough finite numbers, or a run that reads tables (covariates or
+                several series: inspect those with ``rnnkit report RUN``).
+        """
+        from rnnkit.tasks.forecasting.inputs import history_windows
+
+        model.eval()
+        try:
+            windows, _ = history_windows(self, [(1, text)])
+        except InputError as error:
+            raise ValueError(str(error)) from None
+        device = next(model.parameters()).device
+        batch = {"history": torch.as_tensor(windows, dtype=torch.float32, device=device).unsqueeze(-1)}
+        forecast, offset = self._relative_forecast(model, batch)
+        batch["targets"] = self._point(model, forecast) + offset  # (1, H, 1): the model's own forecast
+        raw = self.to_raw(batch["targets"][..., 0], np.zeros(1), np.ones(1))[0]
+        history = self.to_raw(windows, np.zeros(1), np.ones(1))[0]
+        shown = ", ".join(f"{v:.4g}" for v in raw[:6]) + (", ..." if len(raw) > 6 else "")
+        return batch, {"rnn": [f"{v:.4g}" for v in history]}, f"forecast of the next {len(raw)}: {shown}"
 
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
         """One result per input: ``{"history", "forecast", ["quantiles"]}`` for a comma-separated history;

@@ -176,6 +176,7 @@ class SeriesClassificationTask(ClassifierMethods, Task):
             "samples": [
                 {
                     "index": i,
+                    "input": s["input"],  # as predict and inspect take it
                     "length": s["length"],
                     "label": s["label"],
                     "probability": s["probability"],
@@ -207,6 +208,31 @@ class SeriesClassificationTask(ClassifierMethods, Task):
     def encode_inputs(self, examples: list[Tensor]) -> dict[str, Tensor]:
         values, lengths = pad_batch(examples, pad_value=0.0)  # (B, T, N), (B,)
         return {"inputs": values, "lengths": lengths}
+
+    @torch.no_grad()
+    def inspection_example(
+        self, model: nn.Module, text: str
+    ) -> tuple[dict[str, Tensor], dict[str, list[str]], str]:
+        """One series written as a string (:func:`parse_series`) as a batch of one, with the model's own
+        label as its target; the steps are labelled by their raw value (one dimension) or their number.
+
+        Raises:
+            ValueError: the string is not a series of ``num_features`` numbers per step.
+        """
+        model.eval()
+        values = parse_series(text, self.num_features)
+        series = torch.from_numpy(self.transform(values)).unsqueeze(0)  # (1, T, N)
+        device = next(model.parameters()).device
+        batch = {"inputs": series.to(device), "lengths": torch.tensor([series.size(1)], device=device)}
+        probabilities = model(batch["inputs"], batch["lengths"]).softmax(-1)[0]
+        best = int(probabilities.argmax())
+        batch["targets"] = torch.tensor([best], device=device)
+        steps = (
+            [f"{v:.4g}" for v in values[:, 0]]
+            if self.num_features == 1
+            else [str(t + 1) for t in range(len(values))]
+        )
+        return batch, {"rnn": steps}, f"predicted: {self.labels[best]} (p = {probabilities[best]:.3f})"
 
     @torch.no_grad()
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
