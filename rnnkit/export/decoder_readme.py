@@ -10,8 +10,16 @@ from typing import Any
 USES = {
     "translation": 'rnnkit predict THIS_FOLDER "a sentence to translate"',
     "language_model": 'rnnkit predict THIS_FOLDER "a prompt to continue"',
+    "generation": 'rnnkit predict THIS_FOLDER "LABEL"   # or "LABEL: a text\'s start", or a feature vector',
 }
 DRIVING = {
+    "generation": """`prompt.onnx` runs `<bos>` and the given start of a text (`tokens`, `lengths`) with the
+class id (`labels`) or the standardised feature vector (`condition`, `(x - feature_mean) / feature_std` of
+`preprocessing.json`) and returns the logits of the next token and the state; `decoder_step.onnx` then takes
+one token per row with that state and returns the next `logits` and the `next_*` state, until `<eos>`.
+Greedy and beam decoding give the texts of `rnnkit predict` on the run. **Sampling** (`strategy: sample`)
+draws with `numpy.random.default_rng(seed)`: reproducible for a seed and from the same distribution
+(temperature, top_k), but not the same draws as the run's torch sampler, so the sampled texts differ.""",
     "translation": """`encoder.onnx` runs once per batch of sources (`src`, `src_lengths`) and returns the
 decoder's first state and the attention memory; `decoder_step.onnx` then takes one token per row (`<bos>`
 first) with that state and returns the next token's `logits` and the `next_*` state. Greedy decoding takes

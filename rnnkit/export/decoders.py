@@ -1,11 +1,11 @@
-"""``rnnkit export RUN`` for the tasks that decode token by token: translation and language models.
+"""``rnnkit export RUN`` for the tasks that decode token by token: translation, language models, generation.
 
 Their model is not one graph of a whole input but a loop of decoder steps, so the folder holds several
 graphs (:mod:`rnnkit.export.seq2seq`) that :mod:`rnnkit.export.ort_decoding` drives::
 
     EXPORT/
       encoder.onnx, decoder_step.onnx   translation: the source once, then one target token per call
-      prompt.onnx, decoder_step.onnx    language model: the whole prompt, then one new token per call
+      prompt.onnx, decoder_step.onnx    language model, generation: the prompt, then one new token per call
       decoding.json                     the special ids and vocabulary sizes the searches need
       preprocessing.json                the run's tokenizers and vocabularies (and lowercasing)
       predict_options.json              how the run's ``predict`` decodes (strategy, beam size, lengths, ...)
@@ -61,14 +61,32 @@ def language_model_files(task: Any) -> dict[str, Any]:
     return {PREPROCESSING: preprocessing, OPTIONS: options}
 
 
+def generation_files(task: Any) -> dict[str, Any]:
+    """A generation run's tokenizer, vocabulary and conditioning (its labels, or its features' mean and
+    std), and how its ``predict`` decodes (the strategy ``auto`` resolved, beam size, count, ...)."""
+    d, g = task.data, task.data.generation
+    preprocessing = {"tokenizer": task.tokenizer.to_dict(), "vocab": task.vocab.to_dict(),
+                     "max_length": d.max_length, "mode": task.mode, "labels": task.labels,
+                     "feature_mean": task.mean, "feature_std": task.std}  # fmt: skip
+    options = {"strategy": g.resolved(task.mode), "max_new_tokens": g.max_new_tokens, "count": g.count,
+               "temperature": g.temperature, "top_k": g.top_k, "seed": g.seed,
+               "beam_size": g.beam_size}  # fmt: skip
+    return {PREPROCESSING: preprocessing, OPTIONS: options}
+
+
 DECODING_TASKS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "translation": translation_files,
     "language_model": language_model_files,
+    "generation": generation_files,
 }
 
 NOTES = {
     "translation": "translations: encoder.onnx once, then decoder_step.onnx per token, greedy or beam search "
     "as predict_options.json says (rnnkit.export.ort_decoding); the same tokens and scores as the run",
+    "generation": "texts: prompt.onnx (<bos>, the given start, the class or feature vector), then "
+    "decoder_step.onnx per token (rnnkit.export.ort_decoding). Greedy and beam decoding give the run's "
+    "texts; sampling is seeded with NumPy, reproducible and from the same distribution, but not the same "
+    "draws as the run's torch sampler",
     "language_model": "continuations: prompt.onnx, then decoder_step.onnx per token "
     "(rnnkit.export.ort_decoding). Greedy decoding gives the run's text; sampling is seeded with NumPy, "
     "reproducible and from the same distribution, but not the same draws as the run's torch sampler",

@@ -11,8 +11,8 @@
       manifest.json       task, inputs, outputs, opset, versions, test metrics, sha256 + size of every file
       README.md           how to use the folder
 
-Translation and language model runs decode token by token: their folder holds several graphs instead of
-model.onnx (:mod:`rnnkit.export.decoders`).
+Translation, language model and generation runs decode token by token: their folder holds several graphs
+instead of model.onnx (:mod:`rnnkit.export.decoders`).
 
 :mod:`rnnkit.export.runtime` loads such a folder with numpy and onnxruntime alone (``rnnkit predict EXPORT``).
 """

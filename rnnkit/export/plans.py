@@ -310,11 +310,7 @@ PLANS: dict[str, Callable[[Any, nn.Module], ExportPlan]] = {
     "forecasting": forecasting_plan,
 }
 
-ELSEWHERE = {
-    "generation": "rnnkit.models.generator: generation samples token by token from a decoder step with its "
-    "state, which this export does not build",
-}
-DECODED = ("translation", "language_model")  # several graphs: rnnkit.export.decoders, from export_run
+DECODED = ("translation", "language_model", "generation")  # several graphs: rnnkit.export.decoders
 
 
 def export_plan(task: Any, model: nn.Module) -> ExportPlan:
@@ -327,8 +323,6 @@ def export_plan(task: Any, model: nn.Module) -> ExportPlan:
     if name in DECODED:
         raise NotExportable(f"task {name!r} has no single-graph plan: its decoder steps are exported by "
                             "rnnkit.export.decoders (rnnkit export RUN does it)")  # fmt: skip
-    if name in ELSEWHERE:
-        raise NotExportable(f"task {name!r} cannot be exported to ONNX yet: {ELSEWHERE[name]}")
     if name not in PLANS:
         raise NotExportable(f"task {name!r} has no ONNX export (exportable: {sorted(PLANS)})")
     check_modules(model)

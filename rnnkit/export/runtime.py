@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.errors import UserError
-from rnnkit.export.decoder_runtime import LanguageModelPredictor, TranslationPredictor
+from rnnkit.export.decoder_runtime import GenerationPredictor, LanguageModelPredictor, TranslationPredictor
 from rnnkit.export.manifest import ExportFolderError, read_manifest
 
 CHUNK = 256  # inputs per session call, as the tasks' own predict
@@ -215,6 +215,7 @@ PREDICTORS = {
     "forecasting": ForecastPredictor,
     "translation": TranslationPredictor,
     "language_model": LanguageModelPredictor,
+    "generation": GenerationPredictor,
 }
 
 
