@@ -32,6 +32,12 @@ def run(args: argparse.Namespace) -> int:
     result = export_run(args.run_dir, args.output, args.opset or DEFAULT_OPSET, args.quantize)
     manifest = result.manifest
     print(f"exported {manifest['task']} model to {result.folder} (ONNX opset {manifest['opset']})")
+    graphs = manifest["models"]["float32"]
+    if isinstance(graphs, list):  # a decoding task's graphs (rnnkit.export.decoders): sizes, no test split
+        for name in graphs:
+            print(f"  {name}: {_size(result.size(name))}")
+        print(f'try: rnnkit predict {result.folder} "..."')
+        return 0
     print(f"  {MODEL}: {_size(result.size(MODEL))}")
     if args.quantize:
         before, after = result.size(MODEL), result.size(MODEL_INT8)

@@ -11,6 +11,9 @@
       manifest.json       task, inputs, outputs, opset, versions, test metrics, sha256 + size of every file
       README.md           how to use the folder
 
+Translation, language model and generation runs decode token by token: their folder holds several graphs
+instead of model.onnx (:mod:`rnnkit.export.decoders`).
+
 :mod:`rnnkit.export.runtime` loads such a folder with numpy and onnxruntime alone (``rnnkit predict EXPORT``).
 """
 
@@ -30,6 +33,7 @@ import onnx
 import torch
 
 from rnnkit import __version__
+from rnnkit.export.decoders import DECODING_TASKS, export_decoding_run
 from rnnkit.export.graph import DEFAULT_OPSET, MIN_OPSET, to_onnx
 from rnnkit.export.manifest import MANIFEST, NotExportable, write_manifest
 from rnnkit.export.plans import ExportPlan, export_plan
@@ -73,11 +77,27 @@ def export_run(
     if folder.exists() and any(folder.iterdir()):
         raise FileExistsError(f"{folder}: exists and is not empty; choose another folder with -o")
     task, model = load_run(run_dir, device="cpu")
+    if type(task).name in DECODING_TASKS:  # several graphs, driven token by token (rnnkit.export.decoders)
+        return _export_decoding(folder, run_dir, task, model.cpu().eval(), opset, quantize)
     plan = export_plan(task, model.cpu().eval())
     graph = _trace(plan, opset, type(model).__name__)
     folder.mkdir(parents=True, exist_ok=True)
     try:
         return _write(folder, run_dir, task, plan, graph, opset, quantize)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # never a half-written export folder
+        raise
+
+
+def _export_decoding(folder: Path, run_dir: Path, task: Any, model: torch.nn.Module, opset: int,
+                     quantize: str | None) -> ExportResult:  # fmt: skip
+    if quantize is not None:
+        raise NotExportable(f"--quantize {quantize}: task {type(task).name!r} exports float32 graphs only "
+                            "(its decoder steps are not quantised); export without --quantize")  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    common = {"versions": _versions(), "run_test_metrics": _run_metrics(run_dir)}
+    try:
+        return ExportResult(folder, export_decoding_run(folder, run_dir, task, model, opset, common))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # never a half-written export folder
         raise

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.errors import UserError
+from rnnkit.export.decoder_runtime import GenerationPredictor, LanguageModelPredictor, TranslationPredictor
 from rnnkit.export.manifest import ExportFolderError, read_manifest
 
 CHUNK = 256  # inputs per session call, as the tasks' own predict
@@ -212,6 +213,9 @@ PREDICTORS = {
     "tagging": TaggingPredictor,
     "series_classification": SeriesPredictor,
     "forecasting": ForecastPredictor,
+    "translation": TranslationPredictor,
+    "language_model": LanguageModelPredictor,
+    "generation": GenerationPredictor,
 }
 
 
@@ -259,6 +263,8 @@ def load_export(
         import onnxruntime
     except ImportError:
         raise ExportFolderError("an export folder runs in ONNX Runtime: pip install onnxruntime") from None
+    if isinstance(models[model], list):  # several graphs, which the predictor drives (decoder_runtime)
+        return ExportedModel(folder, manifest, None, PREDICTORS[task](folder, manifest))
     options = onnxruntime.SessionOptions()
     if threads is not None:
         options.intra_op_num_threads = threads

@@ -85,16 +85,14 @@ def test_cli_export_prints_sizes_and_metrics_and_predict_reads_the_folder(small_
     assert "exists and is not empty" in capsys.readouterr().err
 
 
-def test_an_unexportable_task_is_refused_naming_the_module_and_why(tmp_path):
+def test_int8_of_a_language_model_is_refused_saying_why(tmp_path):
     (tmp_path / "text.txt").write_text("the cat sat on the mat. " * 40, encoding="utf-8")
     data = {"dataset": "text", "path": str(tmp_path / "text.txt"), "bptt": 8}
     lm = make_run(tmp_path / "lm", "language_model", data, {"embedding_dim": 4, "rnn": {"hidden_size": 4}})
-    with pytest.raises(
-        NotExportable, match=r"task 'language_model' cannot be exported.*rnnkit\.models\.generator"
-    ):
-        export_run(lm, tmp_path / "out")
+    with pytest.raises(NotExportable, match=r"--quantize int8: task 'language_model' exports float32 graphs"):
+        export_run(lm, tmp_path / "out", quantize="int8")
     assert not (tmp_path / "out").exists()
-    assert run(["export", str(lm), "-o", str(tmp_path / "out")]) == 2
+    assert run(["export", str(lm), "--quantize", "int8", "-o", str(tmp_path / "out")]) == 2
 
 
 def test_a_too_old_opset_is_refused(small_run, tmp_path):

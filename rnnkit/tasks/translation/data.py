@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,13 +10,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rnnkit.config import ConfigError
+from rnnkit.data.detokenize import detokenize, join_words  # noqa: F401  (re-exported: moved there)
 from rnnkit.data.records import TextPair
 from rnnkit.data.splits import complete_splits, own_files, read_own_files, replace_splits
-from rnnkit.data.tokenizers import (
-    MorphemeTokenizer,
-    Tokenizer,
-    WordTokenizer,
-)
 
 TokenizerName = Literal["char", "word", "morpheme", "bpe", "unigram"]
 DECODE_BATCH = 64  # sentences decoded at once
@@ -173,35 +168,6 @@ def load_splits(data: TranslationData) -> dict[str, list[TextPair]]:
         splits = {k: [TextPair(p.target, p.source, p.attribution) for p in v] for k, v in splits.items()}
     return complete_splits(splits, split_pairs, data.val_fraction, data.test_fraction, data.split_seed,
                            unit="pairs")  # fmt: skip
-
-
-def join_words(tokens: Sequence[str]) -> str:
-    """Word tokens back to text: spaces between words, none before closing or after opening punctuation,
-    none around an apostrophe inside a word.
-
-    Example:
-        >>> join_words(["i", "don", "'", "t", "know", "(", "yet", ")", "."])
-        "i don't know (yet)."
-        >>> join_words(["정말", "재밌어요", "!"])
-        '정말 재밌어요!'
-    """
-    text = " ".join(tokens)
-    text = re.sub(r" ([.,!?;:%)\]}…。、！？])", r"\1", text)
-    text = re.sub(r"([(\[{]) ", r"\1", text)
-    return re.sub(r"(\w) (['’]) (\w)", r"\1\2\3", text)
-
-
-def detokenize(tokenizer: Tokenizer, tokens: Sequence[str]) -> str:
-    """Tokens back to text: :func:`join_words` for word tokens, else the tokenizer's own ``detokenize``
-    (``<unk>`` is kept visible; a morpheme without a tag is joined as a symbol)."""
-    if isinstance(tokenizer, WordTokenizer):
-        return join_words(tokens)
-    if isinstance(tokenizer, MorphemeTokenizer) and tokenizer.with_tags:
-        tokens = [t if tokenizer.separator in t[1:] else f"{t}{tokenizer.separator}SW" for t in tokens]
-    try:
-        return tokenizer.detokenize(tokens)
-    except NotImplementedError:
-        return " ".join(tokens)
 
 
 def auto_bleu_tokenize(texts: Sequence[str]) -> str:
