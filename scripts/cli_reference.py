@@ -91,10 +91,13 @@ def command_help(parser: argparse.ArgumentParser | None = None) -> dict[str, str
 
 def command_module(name: str) -> str | None:
     """The module of ``COMMANDS`` that defines command ``name`` (``rnnkit.cli.train``); None if none does."""
+    import importlib
+
     from rnnkit.cli.main import COMMANDS
 
     probe = argparse.ArgumentParser(add_help=False).add_subparsers()
-    for module in COMMANDS:
+    for command in COMMANDS:
+        module = importlib.import_module(f"rnnkit.cli.{command}")
         module.add_parser(probe)
         if name in probe.choices:
             return module.__name__
