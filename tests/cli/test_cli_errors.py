@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,34 @@ def test_a_korean_cp949_table_is_read_and_the_resolved_config_printed(
     table = korean_table(tmp_path / "k.csv")
     assert run(["train", "--task", "classification", "--train", str(table), "--print-config"]) == 0
     assert "encoding: auto" in capsys.readouterr().out
+
+
+FIXTURE_RUN = Path(__file__).resolve().parents[1] / "fixtures" / "runs" / "chatterbot_v0"
+DAMAGES = {  # how a copy of a finished run folder is damaged -> what the message must name
+    "no task.json": (lambda run: (run / "task.json").unlink(), "task.json"),
+    "task.json not JSON": (
+        lambda run: (run / "task.json").write_text("{not json", encoding="utf-8"),
+        "task.json",
+    ),
+    "no run.yaml": (lambda run: (run / "run.yaml").unlink(), "run.yaml"),
+    "a file, not a folder": (lambda run: (shutil.rmtree(run), run.write_text("x")), "run"),
+}
+RUN_COMMANDS = [["evaluate", "{run}"], ["predict", "{run}", "좋아요"], ["inspect", "{run}", "--text", "좋아요"],
+                ["report", "{run}"], ["export", "{run}", "-o", "{tmp}/exported"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+@pytest.mark.parametrize("argv", RUN_COMMANDS, ids=[a[0] for a in RUN_COMMANDS])
+def test_a_damaged_run_folder_is_a_user_error_for_every_command_that_reads_one(
+    argv: list[str], damage: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    monkeypatch.delenv("RNNKIT_DEBUG", raising=False)
+    run_dir = tmp_path / "run"
+    shutil.copytree(FIXTURE_RUN, run_dir)
+    spoil, named = DAMAGES[damage]
+    spoil(run_dir)
+    status = run([a.replace("{run}", str(run_dir)).replace("{tmp}", str(tmp_path)) for a in argv])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "Traceback" not in err and named in err
+    assert len(err.strip().splitlines()) <= 3, err
