@@ -93,7 +93,7 @@ def test_inspect_draws_given_texts_with_the_predict_encoding(run_dir, tmp_path, 
 
 def test_inspect_errors_are_reported_not_raised(run_dir, tmp_path, capsys):
     assert main(["inspect", str(tmp_path / "missing"), "--text", "hi"]) == 2
-    assert "not a run folder" in capsys.readouterr().err
+    assert "no such folder; give a run folder" in capsys.readouterr().err
     assert main(["inspect", str(run_dir), "--input", str(tmp_path / "none.txt")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert main(["report", str(tmp_path)]) == 2

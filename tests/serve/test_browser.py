@@ -128,10 +128,14 @@ def test_seq2seq_page_shows_the_translation_and_its_attention(page, server, shot
 
 def test_forecast_page_draws_the_forecast_and_its_quantile_band(page, server, shots):
     open_model(page, server, "forecasting")
-    predict(page, ",".join(str(20 + (t % 12)) for t in range(30)))
+    history = ",".join(str(20 + (t % 12)) for t in range(30))
+    predict(page, history)
     assert page.locator("#prediction svg path.line").count() == 1
     assert page.locator("#prediction svg path.band").count() == 1
-    assert page.locator("#inside").is_hidden()  # a series model has no tokens to inspect
+    view = api(server, "forecasting", "inspect", {"input": history})  # the encoder's gates over the history
+    page.wait_for_selector(".heatmap[data-gate='i']")
+    steps = len(view["layers"][0]["steps"])
+    assert page.locator(".heatmap[data-gate='i'] .col-label").count() == steps
     page.screenshot(path=str(shots / "forecast.png"), full_page=True)
 
 
