@@ -32,6 +32,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import onnxruntime as ort
 
+from rnnkit.decoding_options import check_decoding_options
+
 DECODING_FILE = "decoding.json"
 FORMAT_VERSION = 1
 
@@ -439,7 +441,8 @@ class OrtGenerator:
         """
         info = self.info
         sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
-        _check_options(strategy, max_new_tokens, stop_at_eos, beam_size=beam_size, alpha=alpha, **sampling)
+        options = dict(beam_size=beam_size, alpha=alpha, **sampling)
+        check_decoding_options(strategy, max_new_tokens, stop_at_eos, **options)
         if prompt is None:
             if lengths is not None:
                 raise ValueError("lengths gives the prompts' lengths, but there is no prompt")
@@ -468,20 +471,6 @@ class OrtGenerator:
             return sample_decode(step, carry, start, max_new_tokens, eos, pad, temperature, top_k, top_p, rng)
         return beam_search(step, carry, start, max_new_tokens, 4 if beam_size is None else beam_size,
                            info["eos_id"], pad, alpha or 0.0)  # fmt: skip
-
-
-def _check_options(strategy: str, max_new_tokens: int, stop_at_eos: bool, **options: Any) -> None:
-    """Raise on an unknown strategy or an option the chosen strategy would silently ignore."""
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be an int >= 1, got {max_new_tokens!r}")
-    if strategy not in ("greedy", "sample", "beam"):
-        raise ValueError(f"strategy must be 'greedy', 'sample' or 'beam', got {strategy!r}")
-    for name, value in options.items():
-        owner = "beam" if name in ("beam_size", "alpha") else "sample"
-        if value is not None and owner != strategy:
-            raise ValueError(f"{name} applies to strategy={owner!r}, not strategy={strategy!r}")
-    if strategy == "beam" and not stop_at_eos:
-        raise ValueError("beam search ranks finished sequences: it needs stop_at_eos=True")
 
 
 __all__ = [

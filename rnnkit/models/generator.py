@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.cells.base import State
+from rnnkit.decoding_options import check_decoding_options
 from rnnkit.layers.factory import RNNConfig, build_rnn
 from rnnkit.layers.masking import check_lengths
 from rnnkit.models.decoding import Decoded, beam_search, greedy_decode, reorder_batch, sample_decode
@@ -390,16 +391,7 @@ class SequenceGenerator(nn.Module):
 
 
 def _check_decoding_options(strategy: str, max_new_tokens: int, stop_at_eos: bool, **options: Any) -> None:
-    """Raise on an unknown strategy or an option that the chosen strategy would silently ignore."""
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be an int >= 1, got {max_new_tokens!r}")
-    if strategy not in ("greedy", "sample", "beam"):
-        raise ValueError(f"strategy must be 'greedy', 'sample' or 'beam', got {strategy!r}")
-    for name, value in options.items():
-        owner = "beam" if name in ("beam_size", "alpha") else "sample"
-        if value is not None and owner != strategy:
-            raise ValueError(f"{name} applies to strategy={owner!r}, not strategy={strategy!r}")
+    """:func:`~rnnkit.decoding_options.check_decoding_options`, and ``seed`` and ``generator`` not both."""
+    check_decoding_options(strategy, max_new_tokens, stop_at_eos, **options)
     if options["seed"] is not None and options["generator"] is not None:
         raise ValueError("give seed or generator, not both")
-    if strategy == "beam" and not stop_at_eos:
-        raise ValueError("beam search ranks finished sequences: it needs stop_at_eos=True")
