@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 import yaml
@@ -19,7 +18,7 @@ from rnnkit.export.manifest import ExportFolderError, NotExportable
 from rnnkit.export.runtime import load_export
 from rnnkit.tasks import fit
 from rnnkit.tasks.runner import predict
-from tests.export.test_torch_free import ROOT, predict_without_torch
+from tests.export.test_torch_free import ROOT, predict_without_torch, venv_without_torch
 from tests.serve.toy_runs import MAKERS
 
 SOURCES = ["one two three", "five", "four four two one five", "", "six seven"]  # "six seven": unknown words
@@ -95,16 +94,7 @@ def test_the_cli_exports_the_graphs_and_a_fresh_venv_without_torch_translates(tr
     assert main(["export", str(run_dir), "-o", str(tmp_path / "out")]) == 0
     printed = capsys.readouterr().out
     assert "encoder.onnx:" in printed and "decoder_step.onnx:" in printed
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120, capture_output=True)
-    python = venv / "bin" / "python"
-    try:
-        install = subprocess.run([str(python), "-m", "pip", "install", "-q", "numpy", "onnxruntime"],
-                                 capture_output=True, text=True, timeout=300)  # fmt: skip
-    except subprocess.TimeoutExpired:
-        pytest.skip("pip could not install numpy and onnxruntime within 300 s (no package index here?)")
-    if install.returncode != 0:
-        pytest.skip(f"pip could not install numpy and onnxruntime here: {install.stderr.strip()[-300:]}")
+    python = venv_without_torch(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PYTHONHOME", None)
     result = subprocess.run([str(python), "-m", "rnnkit", "predict", str(tmp_path / "out"), *SOURCES],

@@ -37,6 +37,23 @@ BLOCK_TORCH = textwrap.dedent("""
 """)
 
 
+def venv_without_torch(tmp_path: Path) -> Path:
+    """The python of a fresh virtual environment holding numpy and onnxruntime only (pip from the package
+    index pip already uses); skips, saying why, where pip cannot install them."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120, capture_output=True)
+    python = venv / "bin" / "python"
+    try:
+        install = subprocess.run([str(python), "-m", "pip", "install", "-q", "numpy", "onnxruntime"],
+                                 capture_output=True, text=True, timeout=300)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        pytest.skip("pip could not install numpy and onnxruntime within 300 s (no package index here?)")
+    if install.returncode != 0:
+        print(install.stderr[-2000:])
+        pytest.skip(f"pip could not install numpy and onnxruntime here: {install.stderr.strip()[-300:]}")
+    return python
+
+
 def predict_without_torch(folder, inputs, tmp_path):
     """The JSON lines of ``rnnkit predict FOLDER INPUTS...`` in a process that refuses to import torch."""
     script = tmp_path / "no_torch.py"
@@ -79,17 +96,7 @@ def test_predict_runs_with_torch_imports_refused(exported, capsys, tmp_path):
 
 def test_predict_in_a_virtual_environment_without_torch(exported, capsys, tmp_path):
     run, folder = exported
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120, capture_output=True)
-    python = venv / "bin" / "python"
-    try:
-        install = subprocess.run([str(python), "-m", "pip", "install", "-q", "numpy", "onnxruntime"],
-                                 capture_output=True, text=True, timeout=300)  # fmt: skip
-    except subprocess.TimeoutExpired:
-        pytest.skip("pip could not install numpy and onnxruntime within 300 s (no package index here?)")
-    if install.returncode != 0:
-        print(install.stderr[-2000:])
-        pytest.skip(f"pip could not install numpy and onnxruntime here: {install.stderr.strip()[-300:]}")
+    python = venv_without_torch(tmp_path)
     probe = subprocess.run([str(python), "-c", "import torch"], capture_output=True, timeout=60)
     assert probe.returncode != 0, "the fresh virtual environment has torch"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
