@@ -176,6 +176,17 @@ inline void apply_stats(const T* x, const T* mean, const T* rstd, T* x_hat, int6
   }
 }
 
+// The input-side layer norm of one row inside a step: y = LN(x) * gain per group (no bias: the cell adds
+// it), with the row's mean and rstd stored in stats (groups means, then groups rstds) for the backward.
+template <typename T>
+inline void layer_norm_input_row(const T* x, const T* gain, T* stats, T* y, int64_t n, int64_t groups,
+                                 double eps) {
+  row_stats(x, stats, stats + groups, n, groups, eps);
+  apply_stats(x, stats, stats + groups, y, n, groups);
+  RNNKIT_SIMD
+  for (int64_t k = 0; k < n; ++k) y[k] *= gain[k];
+}
+
 // Backward of y = x_hat * gain (per group): given dy, x_hat, rstd, writes dx (may alias dy).
 template <typename T>
 inline void normalise_row_backward(const T* dy, const T* x_hat, const T* gain, const T* rstd, T* dx,

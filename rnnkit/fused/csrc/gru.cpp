@@ -30,11 +30,7 @@ struct GruStep {
     for (int64_t b = b0; b < b1; ++b) {
       const T* x = xp + b * G;
       if (lnx_gain) {
-        T* st = stats_x + b * 2 * lnx_groups;
-        row_stats(x, st, st + lnx_groups, G, lnx_groups, eps);
-        apply_stats(x, st, st + lnx_groups, xs.data(), G, lnx_groups);
-        RNNKIT_SIMD
-        for (int64_t k = 0; k < G; ++k) xs[k] *= lnx_gain[k];
+        layer_norm_input_row(x, lnx_gain, stats_x + b * 2 * lnx_groups, xs.data(), G, lnx_groups, eps);
         x = xs.data();
       }
       T* ar = a + b * G;
