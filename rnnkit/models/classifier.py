@@ -26,6 +26,7 @@ from rnnkit.blocks.token_dropout import TokenDropout
 from rnnkit.layers.factory import RNNConfig, build_rnn
 from rnnkit.layers.masking import check_lengths
 from rnnkit.models.io import register_model
+from rnnkit.models.modes import evaluating
 
 Pooling = Literal["last", "mean", "max", "attention"]
 POOLINGS = ("last", "mean", "max", "attention")
@@ -291,12 +292,8 @@ class SequenceClassifier(nn.Module):
 
         The model's train/eval mode is restored afterwards.
         """
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             return self(inputs, lengths, chars).softmax(dim=-1)
-        finally:
-            self.train(was_training)
 
     def predict(self, inputs: Tensor, lengths: Tensor | None = None, chars: Tensor | None = None) -> Tensor:
         """The most probable class of each sequence, ``(B,)`` int64 (as :meth:`predict_proba`)."""

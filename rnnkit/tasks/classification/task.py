@@ -23,6 +23,7 @@ from rnnkit.metrics import (
     macro_f1,
 )
 from rnnkit.models.classifier import CONV_LSTM, ClassifierConfig, SequenceClassifier
+from rnnkit.models.modes import eval_mode
 from rnnkit.plots.charts import plot_labelled_matrix
 from rnnkit.tasks.base import CHARACTER_FIELDS, Task, character_sizes, nest_flat_keys, register_task
 from rnnkit.tasks.classification.baseline import cached_tfidf_baseline, majority_baseline
@@ -241,7 +242,7 @@ class ClassificationTask(ClassifierMethods, Task):
 
     def report(self, model: nn.Module) -> dict[str, Any]:
         _, _, test_loader = self.loaders()
-        model.eval()
+        eval_mode(model)
         with torch.no_grad():
             truth, guess, loss = self._predictions(model, test_loader)
         names = list(range(len(self.labels)))
@@ -292,7 +293,7 @@ class ClassificationTask(ClassifierMethods, Task):
     def inspection_example(
         self, model: nn.Module, text: str
     ) -> tuple[dict[str, Tensor], dict[str, list[str]], str]:
-        model.eval()
+        eval_mode(model)
         batch = move_to_device(self.batch([text]), next(model.parameters()).device)
         probabilities = model(batch["inputs"], batch["lengths"], **self.model_extras(batch)).softmax(-1)[0]
         best = int(probabilities.argmax())
@@ -306,7 +307,7 @@ class ClassificationTask(ClassifierMethods, Task):
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
         """The most likely label of each text with its probability; with ``data.top_k`` > 1 also ``top``:
         the k most likely labels, most likely first."""
-        model.eval()
+        eval_mode(model)
         results, k = [], min(self.data.top_k, len(self.labels))
         for start in range(0, len(inputs), 256):
             chunk = inputs[start : start + 256]

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 from rnnkit.losses import masked_mse, quantile_loss
 from rnnkit.metrics import mae, rmse
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
+from rnnkit.models.modes import eval_mode
 from rnnkit.tasks.base import InputError, Task, register_task
 from rnnkit.tasks.forecasting.covariates import CovariateEncoder
 from rnnkit.tasks.forecasting.data import ForecastingData, load_split_series
@@ -298,7 +299,7 @@ class ForecastingTask(ReportMethods, Task):
     ) -> np.ndarray:
         """Raw forecasts ``(W, H)`` or ``(W, H, Q)`` from window items (levels and covariates, no targets);
         ``shift`` / ``scale`` per window (default: by ``items["series"]``)."""
-        model.eval()
+        eval_mode(model)
         batch = {
             name: torch.as_tensor(items[name], dtype=torch.float32, device=self.device)
             for name in ("history", *MODEL_INPUTS)
@@ -326,7 +327,7 @@ class ForecastingTask(ReportMethods, Task):
         """
         from rnnkit.tasks.forecasting.inputs import history_windows
 
-        model.eval()
+        eval_mode(model)
         try:
             windows, _ = history_windows(self, [(1, text)])
         except InputError as error:

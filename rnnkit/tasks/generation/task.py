@@ -19,6 +19,7 @@ from rnnkit.data.vocab import BOS, EOS, Vocab
 from rnnkit.losses import masked_cross_entropy
 from rnnkit.metrics import perplexity
 from rnnkit.models.generator import GeneratorConfig, SequenceGenerator
+from rnnkit.models.modes import eval_mode
 from rnnkit.tasks.base import InputError, InspectionInput, Task, register_task
 from rnnkit.tasks.generation.data import GenerationData, load_splits, parse_numbers
 from rnnkit.tasks.generation.report import ReportMethods
@@ -306,7 +307,7 @@ class GenerationTask(ReportMethods, Task):
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
         """``data.generation.count`` texts per input (continuing its text, if given), each input on its
         own, so its texts do not depend on the other inputs (seeded)."""
-        model.eval()
+        eval_mode(model)
         device, count, results = next(model.parameters()).device, self.data.generation.count, []
         for raw, (condition, given) in zip(inputs, self.parse_inputs(inputs)):
             prompt = self.ids(given) if given else []

@@ -17,6 +17,7 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.losses import masked_cross_entropy
 from rnnkit.metrics import bits_per_character, perplexity
 from rnnkit.models.generator import GeneratorConfig, SequenceGenerator
+from rnnkit.models.modes import eval_mode
 from rnnkit.tasks.base import InspectionInput, Task, register_task
 from rnnkit.tasks.language_model.baseline import unigram_bits
 from rnnkit.tasks.language_model.batches import (
@@ -145,7 +146,7 @@ class LanguageModelTask(Task):
         return self.metrics("val", *score_streams(model, loader))
 
     def report(self, model: nn.Module) -> dict[str, Any]:
-        model.eval()
+        eval_mode(model)
         device = next(model.parameters()).device
         with torch.no_grad():
             nll, count = score_streams(model, (move_to_device(b, device) for b in self.eval_batches("test")))

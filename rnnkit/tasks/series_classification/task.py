@@ -22,6 +22,7 @@ from rnnkit.metrics import (
     macro_f1,
 )
 from rnnkit.models.classifier import ClassifierConfig
+from rnnkit.models.modes import eval_mode
 from rnnkit.models.scaling import SeriesScaler
 from rnnkit.plots.charts import plot_labelled_matrix
 from rnnkit.tasks.base import CHARACTER_FIELDS, InputError, Task, register_task
@@ -156,7 +157,7 @@ class SeriesClassificationTask(ClassifierMethods, Task):
 
     def report(self, model: nn.Module) -> dict[str, Any]:
         test = self._splits()["test"]
-        model.eval()
+        eval_mode(model)
         with torch.no_grad():
             truth, guess, loss = self._predictions(model, self._loader(test, False))
         names = list(range(len(self.labels)))
@@ -220,7 +221,7 @@ class SeriesClassificationTask(ClassifierMethods, Task):
         Raises:
             ValueError: the string is not a series of ``num_features`` numbers per step.
         """
-        model.eval()
+        eval_mode(model)
         values = parse_series(text, self.num_features)
         series = torch.from_numpy(self.transform(values)).unsqueeze(0)  # (1, T, N)
         device = next(model.parameters()).device
@@ -239,7 +240,7 @@ class SeriesClassificationTask(ClassifierMethods, Task):
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
         """The label of each series written as a string (format: :func:`parse_series`; raw values, the
         task standardises them). Returns ``{"input", "length", "label", "probability"}`` per input."""
-        model.eval()
+        eval_mode(model)
         series = self.parse_inputs(inputs)
         results = []
         for start in range(0, len(series), 256):

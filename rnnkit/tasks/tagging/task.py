@@ -25,6 +25,7 @@ from rnnkit.metrics import (
     extract_chunks,
     labelled_matrix,
 )
+from rnnkit.models.modes import eval_mode
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
 from rnnkit.plots.charts import plot_labelled_matrix
 from rnnkit.tasks.base import (
@@ -340,7 +341,7 @@ class TaggingTask(Task):
 
     def report(self, model: nn.Module) -> dict[str, Any]:
         _, _, test_loader = self.loaders()
-        model.eval()
+        eval_mode(model)
         with torch.no_grad():
             gold_ids, guess_ids, loss = self._run(model, test_loader)
         test = sorted(self.splits["test"], key=len)  # the loader's order (sorted by length, ties by index)
@@ -397,7 +398,7 @@ class TaggingTask(Task):
         token_lists: list[list[str]],
         column_lists: list[list[list[str]]] | None = None,
     ) -> list[dict[str, Any]]:
-        model.eval()
+        eval_mode(model)
         column_lists = column_lists or [[] for _ in token_lists]
         tags: list[list[str]] = [[] for _ in token_lists]
         todo = [k for k, tokens in enumerate(token_lists) if tokens]
@@ -439,7 +440,7 @@ class TaggingTask(Task):
 
     @torch.no_grad()
     def inspection_example(self, model: nn.Module, text: str) -> InspectionInput:
-        model.eval()
+        eval_mode(model)
         words, columns = self.parse_inputs([text])[0]
         if not words:
             raise ValueError("the text has no words to tag")

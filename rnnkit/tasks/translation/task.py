@@ -22,6 +22,7 @@ from rnnkit.data.tokenizers import (
 from rnnkit.data.vocab import BOS, EOS, PAD, UNK, Vocab
 from rnnkit.losses import masked_cross_entropy
 from rnnkit.metrics import bleu, chrf
+from rnnkit.models.modes import eval_mode
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnkit.tasks.base import InspectionInput, Task, register_task
 from rnnkit.tasks.translation.data import (
@@ -211,7 +212,7 @@ class TranslationTask(Task):
         """Test loss, BLEU and chrF of greedy and beam decodes of every test sentence, the copy-the-source
         baseline's BLEU and chrF, split and vocabulary sizes, and five sample translations."""
         train_loader, _, test_loader = self.loaders()
-        model.eval()
+        eval_mode(model)
         with torch.no_grad():
             loss = self._token_loss(model, test_loader)
         test = self.splits["test"]
@@ -258,7 +259,7 @@ class TranslationTask(Task):
 
     @torch.no_grad()
     def inspection_example(self, model: nn.Module, text: str) -> InspectionInput:
-        model.eval()
+        eval_mode(model)
         device = next(model.parameters()).device
         src = self.encode_source(text)
         decoded, _ = model.translate(
@@ -277,7 +278,7 @@ class TranslationTask(Task):
     }
 
     def predict(self, model: nn.Module, inputs: list[str]) -> list[dict[str, Any]]:
-        model.eval()
+        eval_mode(model)
         return [
             {"text": text, "translation": translation, "log_prob": round(score, 4)}
             for text, (translation, score) in zip(inputs, self.translate(model, inputs))
