@@ -174,7 +174,12 @@ def _check_work(options: dict[str, Any], config: ServeConfig) -> None:
 
 
 async def _within_time(awaitable, config: ServeConfig, what: str):
+    """``await awaitable``, or a 504 after ``config.timeout_s`` (``asyncio.timeout`` where there is one:
+    ``wait_for`` of Python 3.10 wraps each request's awaitable in a task of its own)."""
     try:
+        if hasattr(asyncio, "timeout"):
+            async with asyncio.timeout(config.timeout_s):
+                return await awaitable
         return await asyncio.wait_for(awaitable, config.timeout_s)
     except asyncio.TimeoutError:
         raise ApiError(504, f"{what} took over {config.timeout_s:g} s (rnnkit serve --timeout-s)") from None

@@ -38,8 +38,11 @@ def check_key(expected: str | None, credentials: HTTPAuthorizationCredentials | 
 
 
 async def key_dependency(request: Request) -> None:
-    """FastAPI dependency: the app's key (``app.state.config.api_key``) against the request's."""
-    check_key(request.app.state.config.api_key, await bearer(request))
+    """FastAPI dependency: the app's key (``app.state.config.api_key``) against the request's (no key set:
+    the header is not even parsed)."""
+    expected = request.app.state.config.api_key
+    if expected is not None:
+        check_key(expected, await bearer(request))
 
 
 class BodyLimit:

@@ -2,11 +2,14 @@
 would get alone (padding invariance), batches respect --max-batch, one bad request fails alone."""
 
 import asyncio
+import itertools
+import random
 
 import httpx
 import pytest
 
 from rnnkit.serve import ServeConfig
+from rnnkit.serve.batching import length_buckets
 from rnnkit.tasks.runner import load_run
 from tests.serve.live import LiveServer
 
@@ -78,3 +81,40 @@ def test_one_bad_request_in_a_merged_batch_fails_alone(batching):
     assert [a.status_code for a in answers] == [200, 422, 200]
     assert answers[1].json()["error"]["field"] == "inputs[0]"
     assert answers[0].json()["outputs"][0] == answers[2].json()["outputs"][1]
+
+
+def _padded_cost(sizes: list[int], lengths: list[int], ends: list[int], overhead: int) -> int:
+    return sum(overhead + sum(sizes[b:e]) * lengths[e - 1] for b, e in zip([0, *ends], ends))
+
+
+def test_length_buckets_are_the_cheapest_cuts_of_every_small_batch():
+    rng = random.Random(0)
+    for _ in range(300):
+        n = rng.randint(1, 7)
+        sizes = [rng.randint(1, 4) for _ in range(n)]
+        lengths = sorted(rng.choice([1, 2, 5, 20, 60, 200, 900]) for _ in range(n))
+        overhead = rng.choice([0, 16, 256, 10_000])
+        ends = length_buckets(sizes, lengths, overhead)
+        assert ends[-1] == n and ends == sorted(set(ends))  # every request in exactly one bucket
+        every = [[*cut, n] for r in range(n) for cut in itertools.combinations(range(1, n), r)]
+        best = min(_padded_cost(sizes, lengths, cut, overhead) for cut in every)
+        assert _padded_cost(sizes, lengths, ends, overhead) == best
+
+
+def test_a_batch_of_short_and_long_inputs_runs_in_buckets_and_answers_as_alone(toy_runs):
+    # 250 ms of waiting gathers all six in one batch; padding "hi" to 1500 characters would cost more
+    # than a second forward pass, so the long inputs get their own
+    config = ServeConfig(max_batch=8, max_wait_ms=250, timeout_s=30)
+    long = " ".join(["what is your favorite food and why"] * 43)[:1500]
+    texts = ["hi", "ok", "hello there", long, long[:1400], "good morning"]
+    with LiveServer([toy_runs["classification"]], config) as live:
+        url = live.url + "/v1/models/classification/predict"
+        answers = asyncio.run(_concurrently(url, [{"inputs": [text]} for text in texts]))
+        after = metrics(live, "classification")
+    assert [a.status_code for a in answers] == [200] * len(texts)
+    assert after["batches"] == 1 and after["forward_passes"] == 2
+    run_task, model = load_run(toy_runs["classification"])
+    for text, answer in zip(texts, answers):
+        alone = run_task.predict(model, [text])[0]
+        got = answer.json()["outputs"][0]
+        assert got["label"] == alone["label"] and abs(got["probability"] - alone["probability"]) <= 1e-6
