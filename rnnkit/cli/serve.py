@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             max_beams=args.max_beams,
             api_key=key,
         )
-        registry = Registry(args.runs, device=args.device)
+        registry = Registry(args.runs, device=args.device, freeze_gc=True)
     except (FileNotFoundError, ValueError) as error:
         print(f"rnnkit serve: {error}", file=sys.stderr)
         return 2
