@@ -45,7 +45,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--device", help="cpu, cuda, ... (default: each run's)")
     parser.add_argument(
-        "--threads", type=int, help="torch's CPU threads (default: torch's choice; 1 suits small models)"
+        "--threads",
+        type=int,
+        default=1,
+        help="torch's CPU threads per forward pass (default 1: more compete with the event loop for the "
+        "cores; on 2 cores under load, 2 threads served 9 requests/s instead of ~1000)",
     )
     parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
@@ -88,13 +92,12 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"rnnkit serve: {error}", file=sys.stderr)
         return 2
-    if args.threads is not None:
-        if args.threads < 1:
-            print(f"rnnkit serve: --threads must be >= 1, got {args.threads}", file=sys.stderr)
-            return 2
-        import torch
+    if args.threads < 1:
+        print(f"rnnkit serve: --threads must be >= 1, got {args.threads}", file=sys.stderr)
+        return 2
+    import torch
 
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     if not is_loopback(args.host) and key is None:
         print(
             f"rnnkit serve: warning: listening on {args.host} without an API key (--api-key-env NAME)",
