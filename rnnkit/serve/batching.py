@@ -209,8 +209,9 @@ class MicroBatcher:
         while size < self.max_batch:
             if self._jobs:
                 job = self._jobs[0]
-                if job.future.done():
-                    self._take()  # forget it
+                if job.future.done():  # its caller gave up: forget it
+                    self._jobs.popleft()
+                    self.pending -= len(job.inputs)
                     continue
                 if size + len(job.inputs) > self.max_batch or job.key != first.key:
                     break  # it starts the next batch (other options: another forward)

@@ -4,11 +4,13 @@ would get alone (padding invariance), batches respect --max-batch, one bad reque
 import asyncio
 import itertools
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from rnnkit.serve import ServeConfig
+from rnnkit.serve import MicroBatcher, ServeConfig
 from rnnkit.serve.batching import length_buckets
 from rnnkit.tasks.runner import load_run
 from tests.serve.live import LiveServer
@@ -118,3 +120,38 @@ def test_a_batch_of_short_and_long_inputs_runs_in_buckets_and_answers_as_alone(t
         alone = run_task.predict(model, [text])[0]
         got = answer.json()["outputs"][0]
         assert got["label"] == alone["label"] and abs(got["probability"] - alone["probability"]) <= 1e-6
+
+
+def test_a_request_whose_caller_gave_up_is_skipped_and_those_behind_it_are_answered():
+    # the batcher alone, with a forward that holds the model until the test lets it go: b (2 inputs)
+    # fills a batch that waits for the model; d, c, e queue behind it, c's caller gives up; then the
+    # next batch is d and e (c skipped), every input is accounted for
+    gate = threading.Event()
+
+    def forward(inputs: list[str]) -> list[str]:
+        gate.wait(10)
+        return [text.upper() for text in inputs]
+
+    async def scenario() -> list:
+        with ThreadPoolExecutor(1) as pool:
+            batcher = MicroBatcher(forward, pool, max_batch=2, max_wait_ms=0, max_queue=100)
+            batcher.start()
+            a = asyncio.ensure_future(batcher.submit(["a"]))
+            await asyncio.sleep(0.05)  # a runs alone and holds the model
+            b = asyncio.ensure_future(batcher.submit(["b1", "b2"]))
+            d = asyncio.ensure_future(batcher.submit(["d"]))
+            c = asyncio.ensure_future(asyncio.wait_for(batcher.submit(["c"]), 0.05))
+            await asyncio.sleep(0.01)  # c's submit (a task of wait_for's own) is queued before e
+            e = asyncio.ensure_future(batcher.submit(["e"]))
+            await asyncio.sleep(0.01)
+            assert [job.inputs for job in batcher._jobs] == [["d"], ["c"], ["e"]]
+            await asyncio.sleep(0.3)  # c's caller has given up
+            gate.set()
+            answers = await asyncio.wait_for(asyncio.gather(a, b, c, d, e, return_exceptions=True), 10)
+            stats, pending = batcher.stats.as_dict(batcher.pending), batcher.pending
+            await batcher.stop()
+            return [answers, stats, pending]
+
+    (a, b, c, d, e), stats, pending = asyncio.run(scenario())
+    assert (a, b, d, e) == (["A"], ["B1", "B2"], ["D"], ["E"]) and isinstance(c, asyncio.TimeoutError)
+    assert pending == 0 and stats["requests"] == 4 and stats["batch_sizes"] == {"1": 1, "2": 2}
