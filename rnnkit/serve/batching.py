@@ -1,13 +1,13 @@
 """Micro-batching: concurrent requests to one model share a forward pass.
 
-A batch is handed to the model when it holds ``max_batch`` inputs, or when the model is free and the
-batch's first request has waited ``max_wait_ms`` for company; while the model runs one batch, the event
-loop keeps gathering the next (the requests that arrive meanwhile go as soon as the model is free, without
-a wait of their own). A request is never split: a larger one runs alone. The batch is sorted by input
-length and cut into length buckets (:func:`length_buckets`: a short input is not padded to a long one's
-length when a separate pass is cheaper); the buckets go to the task's ``predict`` one after the other in
-one job on the model's thread, and each request gets its own outputs back. The models mask padding
-(lengths), so an output does not depend on the other requests of its batch (the tests check it against
+A batch is handed to the model when it holds ``max_batch`` inputs, or when the model is free and the batch's
+first request has waited ``max_wait_ms`` for company; while the model runs one batch, the event loop keeps
+gathering the next (its wait counts from its first request's arrival, so a batch gathered during a pass longer
+than ``max_wait_ms`` goes as soon as the model is free). A request is never split: a larger one runs alone.
+The batch is sorted by input length and cut into length buckets (:func:`length_buckets`: a short input is not
+padded to a long one's length when a separate pass is cheaper); the buckets go to the task's ``predict`` one
+after the other in one job on the model's thread, and each request gets its own outputs back. The models mask
+padding (lengths), so an output does not depend on the other requests of its batch (the tests check it against
 one-at-a-time calls). If a merged call fails, each of its requests runs alone, so that one bad input fails
 only its own request.
 
@@ -30,7 +30,8 @@ __all__ = ["BUCKET_OVERHEAD", "BatchStats", "MicroBatcher", "QueueFull", "length
 Forward = Callable[..., list[Any]]  # (inputs) or (inputs, options) -> one output per input
 
 # the cost of one more forward call, in padded characters (input slots x length): on the chatterbot
-# classifier (conv + BiLSTM, 1 torch thread) a call costs about 1.4 ms and a padded character 8 us
+# classifier (conv + BiLSTM, 1 torch thread) a call costs about 1.4 ms and a padded character 8 us, some 175
+# characters; 256 leans towards fewer calls, whose Python overhead holds the GIL the event loop needs
 BUCKET_OVERHEAD = 256
 
 
