@@ -1,4 +1,5 @@
-"""A smoke run of benchmarks/export.py --quick: eager, ONNX float32 and int8 all run; no timing is asserted."""
+"""A smoke run of benchmarks/export.py --quick: eager, ONNX float32 and int8 all run, and the three streaming
+contenders; no timing is asserted."""
 
 import subprocess
 import sys
@@ -26,3 +27,8 @@ def test_export_benchmark_quick_mode_runs_every_system(tmp_path):
     }
     assert all(float(row[2]) > 0 for row in rows)
     assert "| int8 |" in table.read_text()
+    streaming = table.read_text().split("streaming ", 1)[1]
+    rows = [line for line in streaming.splitlines() if line.startswith("| ")][1:]  # after the header
+    names = [row.split(" | ")[0].lstrip("| ") for row in rows]
+    assert names == ["rnnkit Streamer", "ONNX Runtime step graph (T=1)", "torch.nn at T=1"]
+    assert "| 1.00x |" in streaming
