@@ -257,8 +257,8 @@ def _covariate_inputs(task: Any, model: nn.Module) -> tuple[list[TensorSpec], li
     """The covariate inputs of the run's model (as its task's batches hold them) and example tensors."""
     config, d, generator = model.config, task.data, torch.Generator().manual_seed(1)
     encoder = task._encoder()
-    widths = {"past_covariates": (config.num_covariates, encoder.columns("future"), config.known_categories),
-              "future_covariates": (config.num_covariates, encoder.columns("future"), config.known_categories),
+    known = (config.num_covariates, encoder.columns("future"), config.known_categories)
+    widths = {"past_covariates": known, "future_covariates": known,
               "past_only_covariates": (config.num_past_only_covariates, encoder.columns("past"),
                                        config.past_only_categories)}  # fmt: skip
     specs, example = [], []
@@ -294,7 +294,7 @@ def forecasting_plan(task: Any, model: nn.Module) -> ExportPlan:
     covariates, covariate_example = _covariate_inputs(task, model)
     inputs = [TensorSpec("history", "float32", ["batch", d.history], f"the last `history` values ({level})"),
               *covariates]  # fmt: skip
-    outputs = [TensorSpec("forecast", "float32", shape, f"the next `horizon` values on the level of history "
+    outputs = [TensorSpec("forecast", "float32", shape, "the next `horizon` values on the level of history "
                           "(undo the series' scaling, then exp with log_transform), per quantile level "
                           "with quantiles")]  # fmt: skip
     scaler = {name: buffer.tolist() for name, buffer in model.scaler.named_buffers()}
@@ -343,9 +343,15 @@ def forecasting_plan(task: Any, model: nn.Module) -> ExportPlan:
                      "categorical ones, as one-hot 0/1 columns or, with encoding: embedding, one column of "
                      "ids each (1 + the place in preprocessing.json's categories, 0 for unknown or "
                      "missing)")  # fmt: skip
+    if names or several:
+        notes.append(
+            "rnnkit predict THIS_FOLDER does not read this run's tables: feed the graph the inputs "
+            "above (encoded from preprocessing.json), or forecast tables with the run folder"
+        )
     if several:
-        notes.append("series_scaling in preprocessing.json: each training series' (shift, scale) of its level; "
-                     "a series not in it is scaled by its own history's mean and standard deviation")  # fmt: skip
+        notes.append("series_scaling in preprocessing.json: each training series' (shift, scale) of its "
+                     "level; a series not in it is scaled by its own history's mean and standard "
+                     "deviation")  # fmt: skip
     return ExportPlan(ForecastLevels(model, d.window_level, names), example, inputs, outputs,
                       {"preprocessing.json": preprocessing}, evaluate, notes)  # fmt: skip
 

@@ -156,7 +156,11 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson")  # as rnnkit.task
 
 class ForecastPredictor:
     """Forecasting one series: ``{"history", "forecast"[, "quantiles"]}`` per comma-separated history (its
-    last ``history`` values are used), as ``rnnkit predict RUN`` for a run without covariates."""
+    last ``history`` values are used), as ``rnnkit predict RUN`` for a run without covariates.
+
+    A run with covariates or a ``series_column`` exports its graph too (its inputs: the folder's README),
+    but its predict inputs are tables, which this runtime does not read: such inputs are refused, saying
+    what to feed the graph instead."""
 
     def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
         preprocessing = _json(folder, manifest, "preprocessing.json")
@@ -164,9 +168,17 @@ class ForecastPredictor:
         self.log_transform = bool(preprocessing["log_transform"])
         self.quantiles = preprocessing["quantiles"]
         self.center = int(preprocessing["center"])
+        data = preprocessing.get("data") or {}  # absent in folders of one series exported before covariates
+        cov = data.get("covariates") or {}
+        self.reads_tables = bool(data.get("series_column") or cov.get("past") or cov.get("future"))
 
     def window(self, text: str, number: int) -> tuple[np.ndarray, int]:
         """The model-level window of one input and how many values it gave."""
+        if self.reads_tables:
+            raise ExportInputError(number, "this run reads tables (covariates or a series_column), which "
+                                           "the export's runtime does not: feed model.onnx the arrays its "
+                                           "README.md describes, or forecast the table with the run "
+                                           "folder")  # fmt: skip
         if Path(text.strip()).suffix.lower() in TABLE_SUFFIXES:
             raise ExportInputError(number, "an export folder forecasts comma-separated histories; forecast "
                                            "a table with the run folder")  # fmt: skip
