@@ -283,6 +283,8 @@ def forecasting_plan(task: Any, model: nn.Module) -> ExportPlan:
     [, ``past_only_covariates (B, T, P)``] -> ``forecast``; the model's scalers are in the graph; the
     log transform, the per-series scaling (``series_column``), the category vocabularies and the quantile
     levels in preprocessing.json, applied by the runtime."""
+    from rnnkit.data.forecast_tables import TableSettings
+
     d = task.data
     config = model.config
     several = task.several
@@ -302,7 +304,7 @@ def forecasting_plan(task: Any, model: nn.Module) -> ExportPlan:
     encoder = task._encoder()
     preprocessing = {"history": d.history, "horizon": d.horizon, "log_transform": d.log_transform,
                      "window_level": d.window_level, "quantiles": config.quantiles, "center": model.center,
-                     "scaler": scaler, "data": _table_data(d),
+                     "scaler": scaler, "data": TableSettings.of(d).to_dict(),
                      "value_column": task.value_column,
                      "series_scaling": state.get("series_scaling") if several else None,
                      "categories": encoder.vocab,
@@ -345,8 +347,9 @@ def forecasting_plan(task: Any, model: nn.Module) -> ExportPlan:
                      "missing)")  # fmt: skip
     if names or several:
         notes.append(
-            "rnnkit predict THIS_FOLDER does not read this run's tables: feed the graph the inputs "
-            "above (encoded from preprocessing.json), or forecast tables with the run folder"
+            "predict inputs are tables in the training columns (`rnnkit predict THIS_FOLDER next.csv`: "
+            "each series' history, then its rows to forecast with the value blank), read into the inputs "
+            "above as the run reads them (rnnkit.data.forecast_tables; settings in preprocessing.json)"
         )
     if several:
         notes.append("series_scaling in preprocessing.json: each training series' (shift, scale) of its "
@@ -354,15 +357,6 @@ def forecasting_plan(task: Any, model: nn.Module) -> ExportPlan:
                      "deviation")  # fmt: skip
     return ExportPlan(ForecastLevels(model, d.window_level, names), example, inputs, outputs,
                       {"preprocessing.json": preprocessing}, evaluate, notes)  # fmt: skip
-
-
-def _table_data(d: Any) -> dict[str, Any]:
-    """The data settings the runtime reads a predict table with (as the task reads it)."""
-    cov = d.covariates
-    return {"time_column": d.time_column, "value_column": d.value_column, "series_column": d.series_column,
-            "missing": d.missing,
-            "covariates": {"past": list(cov.past), "future": list(cov.future),
-                           "categorical": list(cov.categorical), "encoding": cov.encoding}}  # fmt: skip
 
 
 def _test_batches(task: Any) -> list[dict[str, Tensor]]:

@@ -6,10 +6,12 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
+from rnnkit.cli.main import main
 from rnnkit.export.folder import export_run
 from rnnkit.export.runtime import ExportInputError, load_export
 from rnnkit.tasks.runner import load_run, predict
@@ -78,7 +80,7 @@ def test_bad_histories_name_the_input(exported):
     model = load_export(folder)
     with pytest.raises(ExportInputError, match="input 2: expected at least 24 comma-separated values"):
         model.predict([histories(1, 0)[0], "1,2,3"])
-    with pytest.raises(ExportInputError, match="input 1: an export folder forecasts comma-separated"):
+    with pytest.raises(ExportInputError, match="input 1: next_day.csv: no such file"):
         model.predict(["next_day.csv"])
 
 
@@ -171,7 +173,58 @@ def test_a_table_runs_export_scores_the_test_windows_as_the_run(table_exported):
     assert got["test_rmse"] == pytest.approx(expected["val_rmse"], rel=1e-5)
 
 
-def test_predict_on_a_table_runs_export_says_what_to_feed(table_exported):
-    _, folder = table_exported
-    with pytest.raises(ExportInputError, match=r"input 1: this run reads tables .*README.md"):
-        load_export(folder).predict(["1,2,3"])
+def predict_tables(run, folder):
+    """Predict tables for a table run (two, one with an unseen category or series) in its columns."""
+    if yaml.safe_load((run / "run.yaml").read_text())["data"].get("series_column"):
+        text = shops()[0].splitlines()
+        header, rows = text[0], text[1:]
+        recent = rows[-3 * 20 :]  # the last 20 days of the three shops
+        new = [f"{150 + k},d,{5 + np.sin(k):.3f}" for k in range(16)]  # a shop training never saw
+        blanks = [f"{150 + k},{shop}," for k in range(2) for shop in "ab"]  # 2 of 3 steps, times given
+        first = folder.parent / "next_shops.csv"
+        first.write_text("\n".join([header, *recent, *blanks]) + "\n", encoding="utf-8")
+        second = folder.parent / "new_shop.csv"
+        second.write_text("\n".join([header, *recent[-36:], *new]) + "\n", encoding="utf-8")
+        return [str(first), str(second)]
+    rows = pm25_rows(300)
+    future = [[*r[:5], "", *r[6:]] for r in rows[230:236]]  # value blank: the steps to forecast
+    future[2][9] = "WSW"  # a wind direction never seen: the unknown category
+    future[3][4] = "99"  # and an hour
+    first = write_rows(folder.parent / "next.csv", rows[200:230] + future)
+    second = write_rows(
+        folder.parent / "later.csv", rows[250:274] + [[*r[:5], "", *r[6:]] for r in rows[274:280]]
+    )
+    return [str(first), str(second)]
+
+
+def test_a_table_runs_export_forecasts_tables_as_the_run(table_exported, capsys):
+    run, folder = table_exported
+    tables = predict_tables(run, folder)
+    expected = predict(run, tables)
+    got = load_export(folder).predict(tables)
+    assert close(got, expected)
+    assert any("unseen_categories" in f or "scaled_by" in f for r in got for f in r["forecasts"])
+    assert main(["predict", str(folder), *tables]) == 0
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert close(printed, expected)
+
+
+def test_a_table_runs_export_refuses_what_the_run_refuses(table_exported):
+    run, folder = table_exported
+    model = load_export(folder)
+    with pytest.raises(ValueError) as from_run:
+        predict(run, ["1, 2, 3"])
+    with pytest.raises(ExportInputError, match=r"input 1: this run reads a table: .*columns") as from_export:
+        model.predict(["1, 2, 3"])
+    assert str(from_export.value) == str(from_run.value)
+    missing = str(folder.parent / "missing.csv")
+    with pytest.raises(ExportInputError, match=r"input 2: .*missing.csv: no such file"):
+        model.predict([predict_tables(run, folder)[0], missing])
+
+
+def test_a_table_forecast_with_torch_imports_refused(table_exported, tmp_path):
+    from tests.export.test_torch_free import predict_without_torch
+
+    run, folder = table_exported
+    tables = predict_tables(run, folder)
+    assert close(predict_without_torch(folder, tables, tmp_path), predict(run, tables))
