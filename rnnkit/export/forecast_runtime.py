@@ -2,7 +2,7 @@
 the graph.
 
 - a run of one series without covariates: comma-separated histories, one result ``{"history", "forecast"
-  [, "quantiles"]}`` each;
+  [, "quantiles"]}`` each (or tables, as below);
 - a run with covariates or a ``series_column``: the path of a table in the training columns (see
   :mod:`rnnkit.tasks.forecasting.inputs`), one result ``{"input", "forecasts": [...]}`` with one forecast
   per series. The table becomes the graph's arrays in :mod:`rnnkit.data.forecast_tables`, the code the
