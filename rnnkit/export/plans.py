@@ -246,7 +246,7 @@ class ForecastLevels(nn.Module):
         return (forecast + offset)[:, :, 0]
 
 
-COVARIATE_INPUTS = {  # graph input -> (the model's argument, its steps, what the columns are)
+COVARIATE_INPUTS = {  # graph input (the model's argument of that name) -> (its steps, what it holds)
     "past_covariates": ("history", "the known-future covariates over the history"),
     "future_covariates": ("horizon", "the known-future covariates of the forecast steps"),
     "past_only_covariates": ("history", "the past-only covariates over the history"),
