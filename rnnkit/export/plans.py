@@ -224,14 +224,15 @@ def series_classification_plan(task: Any, model: nn.Module) -> ExportPlan:
 
 class ForecastLevels(nn.Module):
     """A :class:`~rnnkit.models.forecaster.Forecaster` on model-level histories ``(B, T)`` (``log y`` with
-    ``log_transform``) with the run's ``window_level`` offset taken off and added back, as the task does:
-    ``(B, H)`` forecasts, or ``(B, H, Q)`` quantiles."""
+    ``log_transform``, standardised by the series' shift and scale with ``series_column``) and the run's
+    encoded covariates, with the run's ``window_level`` offset taken off and added back, as the task does:
+    ``(B, H)`` forecasts, or ``(B, H, Q)`` quantiles, on the same level as ``history``."""
 
-    def __init__(self, model: nn.Module, window_level: str) -> None:
+    def __init__(self, model: nn.Module, window_level: str, names: tuple[str, ...] = ()) -> None:
         super().__init__()
-        self.model, self.window_level = model, window_level
+        self.model, self.window_level, self.names = model, window_level, names
 
-    def forward(self, history: Tensor) -> Tensor:
+    def forward(self, history: Tensor, *covariates: Tensor) -> Tensor:
         history = history.unsqueeze(-1)  # (B, T, 1)
         if self.window_level == "last":
             offset = history[:, -1:]
@@ -239,47 +240,96 @@ class ForecastLevels(nn.Module):
             offset = history.mean(dim=1, keepdim=True)
         else:
             offset = torch.zeros_like(history[:, :1])
-        forecast = self.model(history - offset)  # (B, H, 1) or (B, H, 1, Q)
+        forecast = self.model(history - offset, **dict(zip(self.names, covariates)))  # (B, H, 1[, Q])
         if self.model.config.quantiles is not None:
             offset = offset.unsqueeze(-1)
         return (forecast + offset)[:, :, 0]
 
 
+COVARIATE_INPUTS = {  # graph input (the model's argument of that name) -> (its steps, what it holds)
+    "past_covariates": ("history", "the known-future covariates over the history"),
+    "future_covariates": ("horizon", "the known-future covariates of the forecast steps"),
+    "past_only_covariates": ("history", "the past-only covariates over the history"),
+}
+
+
+def _covariate_inputs(task: Any, model: nn.Module) -> tuple[list[TensorSpec], list[Tensor]]:
+    """The covariate inputs of the run's model (as its task's batches hold them) and example tensors."""
+    config, d, generator = model.config, task.data, torch.Generator().manual_seed(1)
+    encoder = task._encoder()
+    known = (config.num_covariates, encoder.columns("future"), config.known_categories)
+    widths = {"past_covariates": known, "future_covariates": known,
+              "past_only_covariates": (config.num_past_only_covariates, encoder.columns("past"),
+                                       config.past_only_categories)}  # fmt: skip
+    specs, example = [], []
+    for name, (steps, meaning) in COVARIATE_INPUTS.items():
+        width, columns, categories = widths[name]
+        if not width:
+            continue
+        length = d.history if steps == "history" else d.horizon
+        numeric = width - len(categories)
+        values = torch.randn(3, length, width, generator=generator)
+        for k, size in enumerate(categories):
+            values[..., numeric + k] = torch.randint(0, size, (3, length), generator=generator).float()
+        ids = f"; the last {len(categories)} hold category ids (float, 0 = unknown)" if categories else ""
+        specs.append(TensorSpec(name, "float32", ["batch", length, width],
+                                f"{meaning}, columns {columns} (preprocessing.json){ids}"))  # fmt: skip
+        example.append(values)
+    return specs, example
+
+
 def forecasting_plan(task: Any, model: nn.Module) -> ExportPlan:
-    """Forecasting one series from comma-separated histories: ``history (B, T)`` -> ``forecast``; the
-    scaler's statistics are in the graph, ``log_transform`` and the quantile levels in preprocessing.json."""
+    """Forecasting: ``history (B, T)`` [, ``past_covariates (B, T, C)``, ``future_covariates (B, H, C)``]
+    [, ``past_only_covariates (B, T, P)``] -> ``forecast``; the model's scalers are in the graph; the
+    log transform, the per-series scaling (``series_column``), the category vocabularies and the quantile
+    levels in preprocessing.json, applied by the runtime."""
+    from rnnkit.data.forecast_tables import TableSettings
+
     d = task.data
-    if d.covariates.columns or task.several:
-        given = "covariates (data.covariates)" if d.covariates.columns else "a series_column"
-        raise NotExportable(
-            f"task 'forecasting' with {given}: rnnkit.tasks.forecasting reads such runs' inputs from tables "
-            "(covariate vocabularies, per-series scaling), which the export's runtime does not; it exports "
-            "runs of one series without covariates. Predict with the run folder"
-        )
     config = model.config
+    several = task.several
     shape: list[int | str] = ["batch", d.horizon] + (
         [] if config.quantiles is None else [len(config.quantiles)]
     )
-    inputs = [TensorSpec("history", "float32", ["batch", d.history],
-                         "the last `history` values (their log with log_transform)")]  # fmt: skip
-    outputs = [TensorSpec("forecast", "float32", shape, "the next `horizon` values (their log with "
-                          "log_transform), per quantile level with quantiles")]  # fmt: skip
+    level = "their log with log_transform" + (", then (x - shift) / scale by the series' scaling in "
+                                              "preprocessing.json" if several else "")  # fmt: skip
+    covariates, covariate_example = _covariate_inputs(task, model)
+    inputs = [TensorSpec("history", "float32", ["batch", d.history], f"the last `history` values ({level})"),
+              *covariates]  # fmt: skip
+    outputs = [TensorSpec("forecast", "float32", shape, "the next `horizon` values on the level of history "
+                          "(undo the series' scaling, then exp with log_transform), per quantile level "
+                          "with quantiles")]  # fmt: skip
     scaler = {name: buffer.tolist() for name, buffer in model.scaler.named_buffers()}
+    state = getattr(task, "saved_state", {})
+    encoder = task._encoder()
     preprocessing = {"history": d.history, "horizon": d.horizon, "log_transform": d.log_transform,
                      "window_level": d.window_level, "quantiles": config.quantiles, "center": model.center,
-                     "scaler": scaler}  # fmt: skip
+                     "scaler": scaler, "data": TableSettings.of(d).to_dict(),
+                     "value_column": task.value_column,
+                     "series_scaling": state.get("series_scaling") if several else None,
+                     "categories": encoder.vocab,
+                     "covariate_columns": {"past_only": encoder.columns("past"),
+                                           "known_future": encoder.columns("future")}}  # fmt: skip
+    names = tuple(spec.name for spec in covariates)
 
     def evaluate(run: RunSession) -> dict[str, float] | None:
         from rnnkit.metrics import mae, rmse
 
         truth, guess = [], []
         for batch in _test_batches(task):
-            forecast = run({"history": batch["history"][..., 0].numpy()})[0].astype(np.float64)
+            feeds = {"history": batch["history"][..., 0].numpy()}
+            feeds.update({name: batch[name].numpy() for name in names})
+            forecast = run(feeds)[0].astype(np.float64)
             point = forecast if config.quantiles is None else forecast[..., model.center]
             seen = (
                 np.ones(point.shape, bool) if "observed" not in batch else batch["observed"][..., 0].numpy()
             )
             targets = batch["targets"][..., 0].double().numpy()
+            if several:
+                index = batch["series"].numpy()
+                shift = np.array([task.series[k].shift for k in index])[:, None]
+                scale = np.array([task.series[k].scale for k in index])[:, None]
+                point, targets = point * scale + shift, targets * scale + shift
             raw = (np.exp(point), np.exp(targets)) if d.log_transform else (point, targets)
             guess.append(raw[0][seen])
             truth.append(raw[1][seen])
@@ -288,9 +338,24 @@ def forecasting_plan(task: Any, model: nn.Module) -> ExportPlan:
         return {"test_mae": mae(np.concatenate(truth), np.concatenate(guess)),
                 "test_rmse": rmse(np.concatenate(truth), np.concatenate(guess))}  # fmt: skip
 
-    example = [torch.randn(3, d.history, generator=torch.Generator().manual_seed(0))]
+    example = [torch.randn(3, d.history, generator=torch.Generator().manual_seed(0)), *covariate_example]
     notes = ["scaler in preprocessing.json: the statistics the model standardises with (also in the graph)"]
-    return ExportPlan(ForecastLevels(model, d.window_level), example, inputs, outputs,
+    if names:
+        notes.append("covariates: each stream's numeric columns (gaps filled as data.missing says) then its "
+                     "categorical ones, as one-hot 0/1 columns or, with encoding: embedding, one column of "
+                     "ids each (1 + the place in preprocessing.json's categories, 0 for unknown or "
+                     "missing)")  # fmt: skip
+    if names or several:
+        notes.append(
+            "predict inputs are tables in the training columns (`rnnkit predict THIS_FOLDER next.csv`: "
+            "each series' history, then its rows to forecast with the value blank), read into the inputs "
+            "above as the run reads them (rnnkit.data.forecast_tables; settings in preprocessing.json)"
+        )
+    if several:
+        notes.append("series_scaling in preprocessing.json: each training series' (shift, scale) of its "
+                     "level; a series not in it is scaled by its own history's mean and standard "
+                     "deviation")  # fmt: skip
+    return ExportPlan(ForecastLevels(model, d.window_level, names), example, inputs, outputs,
                       {"preprocessing.json": preprocessing}, evaluate, notes)  # fmt: skip
 
 

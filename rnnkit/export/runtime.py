@@ -23,6 +23,7 @@ import numpy as np
 
 from rnnkit.errors import UserError
 from rnnkit.export.decoder_runtime import GenerationPredictor, LanguageModelPredictor, TranslationPredictor
+from rnnkit.export.forecast_runtime import ForecastPredictor
 from rnnkit.export.manifest import ExportFolderError, read_manifest
 
 CHUNK = 256  # inputs per session call, as the tasks' own predict
@@ -149,63 +150,6 @@ class SeriesPredictor:
                 results.append({"input": text, "length": length, "label": self.labels[best],
                                 "probability": round(float(p[best]), 4)})  # fmt: skip
         return results
-
-
-TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson")  # as rnnkit.tasks.forecasting.inputs
-
-
-class ForecastPredictor:
-    """Forecasting one series: ``{"history", "forecast"[, "quantiles"]}`` per comma-separated history (its
-    last ``history`` values are used), as ``rnnkit predict RUN`` for a run without covariates."""
-
-    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
-        preprocessing = _json(folder, manifest, "preprocessing.json")
-        self.history = int(preprocessing["history"])
-        self.log_transform = bool(preprocessing["log_transform"])
-        self.quantiles = preprocessing["quantiles"]
-        self.center = int(preprocessing["center"])
-
-    def window(self, text: str, number: int) -> tuple[np.ndarray, int]:
-        """The model-level window of one input and how many values it gave."""
-        if Path(text.strip()).suffix.lower() in TABLE_SUFFIXES:
-            raise ExportInputError(number, "an export folder forecasts comma-separated histories; forecast "
-                                           "a table with the run folder")  # fmt: skip
-        values = []
-        for field in text.split(","):
-            try:
-                values.append(float(field))
-            except ValueError:
-                raise ExportInputError(
-                    number, f"expected comma-separated numbers, got {field.strip()!r}"
-                ) from None
-        if len(values) < self.history:
-            raise ExportInputError(number, f"expected at least {self.history} comma-separated values (the "
-                                           f"model's history), got {len(values)}")  # fmt: skip
-        window = np.array(values[-self.history :], dtype=np.float64)
-        if not np.isfinite(window).all() or (self.log_transform and not (window > 0).all()):
-            need = "finite values > 0 (the model forecasts log y)" if self.log_transform else "finite values"
-            raise ExportInputError(number, f"expected {need}, got {window.min():g}")
-        return (np.log(window) if self.log_transform else window), len(values)
-
-    def predict(self, session: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
-        windows, counts = zip(*(self.window(text, number) for number, text in enumerate(texts, 1)))
-        results = []
-        for start in range(0, len(windows), CHUNK):
-            history = np.stack(windows[start : start + CHUNK]).astype(np.float32)
-            (forecast,) = session.run(["forecast"], {"history": history})
-            raw = forecast.astype(np.float64)
-            raw = np.exp(raw) if self.log_transform else raw
-            for count, f in zip(counts[start : start + CHUNK], raw):
-                point = f if self.quantiles is None else f[:, self.center]
-                result: dict[str, Any] = {"history": count, "forecast": _rounded(point)}
-                if self.quantiles is not None:
-                    result["quantiles"] = {f"{q:g}": _rounded(f[:, k]) for k, q in enumerate(self.quantiles)}
-                results.append(result)
-        return results
-
-
-def _rounded(values: np.ndarray) -> list[float]:
-    return [round(float(v), 4) for v in values]
 
 
 PREDICTORS = {

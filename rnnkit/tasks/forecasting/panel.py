@@ -20,7 +20,18 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from rnnkit.tasks.forecasting.covariates import fill_gaps
+from rnnkit.data.forecast_tables import fill_rule, level_of, model_level, standardiser
+
+__all__ = [
+    "Series",
+    "Windows",
+    "fill_rule",
+    "gather",
+    "level_of",
+    "model_level",
+    "standardiser",
+    "window_items",
+]
 
 
 @dataclass
@@ -49,33 +60,6 @@ class Series:
         """Model-level values back to the series' raw scale."""
         level = level * self.scale + self.shift if (self.shift, self.scale) != (0.0, 1.0) else level
         return np.exp(level) if log_transform else level
-
-
-def standardiser(level: np.ndarray) -> tuple[float, float]:
-    """``(mean, standard deviation)`` of the non-NaN ``level`` values; a constant series gets scale 1.
-
-    Example:
-        >>> standardiser(np.array([1.0, 3.0, np.nan])), standardiser(np.array([5.0, 5.0]))
-        ((2.0, 1.0), (5.0, 1.0))
-    """
-    shift = float(np.nanmean(level))
-    scale = float(np.nanstd(level))
-    return shift, scale if scale > 1e-12 * max(1.0, abs(shift)) else 1.0
-
-
-def model_level(filled: np.ndarray, log_transform: bool) -> np.ndarray:
-    return np.log(filled) if log_transform else filled
-
-
-def fill_rule(missing: str) -> str:
-    """How gaps in inputs are filled: linearly for ``"interpolate"``, carried forward for ``"mask"``."""
-    return "interpolate" if missing == "interpolate" else "carry"
-
-
-def level_of(values: np.ndarray, missing: str, log_transform: bool) -> tuple[np.ndarray, np.ndarray]:
-    """``(filled raw values, their model level before any per-series scaling)``."""
-    filled = fill_gaps(values, fill_rule(missing))
-    return filled, model_level(filled, log_transform)
 
 
 class Windows(Dataset):
