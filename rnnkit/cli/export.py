@@ -19,7 +19,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     parser.add_argument("run_dir", metavar="RUN", help="a run folder made by rnnkit train")
     parser.add_argument("--format", choices=["onnx"], default="onnx", help="the export format (onnx)")
-    parser.add_argument("--quantize", choices=["int8"], help="also write model_int8.onnx (int8 weights)")
+    parser.add_argument(
+        "--quantize",
+        choices=["int8"],
+        help="also write model_int8.onnx (int8 weights); decoding tasks: <graph>.int8.onnx per graph",
+    )
     parser.add_argument("--opset", type=int, default=None, help="the ONNX opset (default 17; 14 or newer)")
     parser.add_argument("--output", "-o", metavar="DIR", help="the export folder (default RUN/export)")
     parser.set_defaults(run=run)
@@ -33,15 +37,17 @@ def run(args: argparse.Namespace) -> int:
     manifest = result.manifest
     print(f"exported {manifest['task']} model to {result.folder} (ONNX opset {manifest['opset']})")
     graphs = manifest["models"]["float32"]
-    if isinstance(graphs, list):  # a decoding task's graphs (rnnkit.export.decoders): sizes, no test split
-        for name in graphs:
+    if isinstance(graphs, list):  # a decoding task's graphs (rnnkit.export.decoders), int8 copies beside
+        for name, quantized in zip(graphs, manifest["models"].get("int8", [None] * len(graphs))):
             print(f"  {name}: {_size(result.size(name))}")
-        print(f'try: rnnkit predict {result.folder} "..."')
-        return 0
-    print(f"  {MODEL}: {_size(result.size(MODEL))}")
-    if args.quantize:
-        before, after = result.size(MODEL), result.size(MODEL_INT8)
-        print(f"  {MODEL_INT8}: {_size(after)} ({after / before:.0%} of the float model)")
+            if quantized is not None:
+                before, after = result.size(name), result.size(quantized)
+                print(f"  {quantized}: {_size(after)} ({after / before:.0%} of the float graph)")
+    else:
+        print(f"  {MODEL}: {_size(result.size(MODEL))}")
+        if args.quantize:
+            before, after = result.size(MODEL), result.size(MODEL_INT8)
+            print(f"  {MODEL_INT8}: {_size(after)} ({after / before:.0%} of the float model)")
     metrics = manifest["export_test_metrics"]
     if metrics:
         for kind, scores in metrics.items():

@@ -42,7 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "generation.temperature=0.7 generation.top_k=20 generation.seed=1",
     )  # fmt: skip
     parser.add_argument(
-        "--int8", action="store_true", help="with an export folder: use its int8 model (model_int8.onnx)"
+        "--int8",
+        action="store_true",
+        help="with an export folder: use its int8 model (model_int8.onnx; a decoding task's *.int8.onnx)",
     )
     parser.set_defaults(run=run)
 

@@ -1,5 +1,5 @@
-"""The README.md of the export folder of a decoding task (translation, language model): its graphs and how
-they are driven one token at a time."""
+"""The README.md of the export folder of a decoding task (translation, language model, generation): its
+graphs (and their int8 copies), how they are driven one token at a time, and their test metrics."""
 
 from __future__ import annotations
 
@@ -45,8 +45,26 @@ def decoder_readme(fields: dict[str, Any], run_dir: Path) -> str:
         f"- `{name}`: inputs {_specs(io['inputs'])}; outputs {_specs(io['outputs'])}"
         for name, io in fields["graphs"].items()
     )
-    metrics = json.dumps(fields["run_test_metrics"], indent=1)
+    if fields["export_test_metrics"]:
+        title, shown = "of the exported graphs, in ONNX Runtime", fields["export_test_metrics"]
+    else:
+        title, shown = (
+            "of the run; its test data was not on the exporting machine",
+            fields["run_test_metrics"],
+        )
+    metrics = json.dumps(shown, indent=1)
     notes = "".join(f"\n- {note}" for note in fields["notes"])
+    int8 = fields["models"].get("int8")
+    quantized = (
+        f"""
+
+With `--quantize int8` each graph has an int8 copy beside it ({", ".join(f"`{n}`" for n in int8)}): the same
+inputs and outputs, its weight matrices int8 (ONNX Runtime's dynamic quantisation, the recurrent weights
+inside the Scan bodies included), driven the same way. `rnnkit predict THIS_FOLDER "..." --int8` or
+`load_export("THIS_FOLDER", "int8")` uses them."""
+        if int8
+        else ""
+    )
     return f"""# Exported rnnkit model ({task})
 
 Exported from `{run_dir}` by rnnkit {fields["versions"]["rnnkit"]} (ONNX opset {fields["opset"]}).
@@ -64,7 +82,7 @@ or in Python: `from rnnkit.export.runtime import load_export; load_export("THIS_
 
 A str in a shape is a dynamic axis:
 
-{graphs}
+{graphs}{quantized}
 
 {DRIVING[task]}
 
@@ -72,7 +90,7 @@ A str in a shape is a dynamic axis:
 `preprocessing.json` the run's tokenizers and vocabularies, so texts become ids (and ids text) exactly as
 in the run (`rnnkit/export/decoder_runtime.py`).{notes}
 
-## Test metrics (of the run)
+## Test metrics ({title})
 
 {metrics}
 """

@@ -1,7 +1,8 @@
 """Predict with the export folder of a translation, language model or generation run
 (:mod:`rnnkit.export.decoders`): texts -> ids as the run tokenises them, the decoding of
 :mod:`rnnkit.export.ort_decoding` with the run's options (``predict_options.json``), ids -> text as the
-run detokenises them. numpy and onnxruntime only.
+run detokenises them. numpy and onnxruntime only. ``precision`` "int8" runs the ``*.int8.onnx`` graphs of
+``rnnkit export --quantize int8`` instead of the float32 ones.
 
 Greedy and beam decoding give what ``rnnkit predict RUN`` gives (the same tokens and scores). A run
 configured to sample draws with ``numpy.random.default_rng(seed)``: reproducible for a seed, the same
@@ -33,7 +34,7 @@ class TranslationPredictor:
     """Translation: ``{"text", "translation", "log_prob"}`` per source sentence, decoded (greedy or beam, as
     the run's ``data.strategy``) in batches of sources sorted by length, as the run's ``translate``."""
 
-    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, manifest: dict[str, Any], precision: str = "float32") -> None:
         from rnnkit.export.ort_decoding import OrtSeq2Seq
 
         preprocessing, self.options = _files(folder, manifest)
@@ -42,7 +43,7 @@ class TranslationPredictor:
         self.source_vocab = Vocab.from_dict(preprocessing["source_vocab"], "preprocessing.json: source_vocab")
         self.target_vocab = Vocab.from_dict(preprocessing["target_vocab"], "preprocessing.json: target_vocab")
         self.source_lowercase = bool(preprocessing["source_lowercase"])
-        self.model = OrtSeq2Seq(folder)
+        self.model = OrtSeq2Seq(folder, precision=precision)
 
     def encode_source(self, text: str) -> list[int]:
         """The source's ids: NFC (and lowercase where the run lowercases), tokens, ``[<unk>]`` when empty."""
@@ -74,13 +75,13 @@ class LanguageModelPredictor:
     """Language model: ``{"prompt", "continuation", "text"}`` per prompt, each continued on its own by
     ``max_new_tokens`` tokens (no stop at ``<eos>``), greedy or sampled as the run's ``data.generation``."""
 
-    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, manifest: dict[str, Any], precision: str = "float32") -> None:
         from rnnkit.export.ort_decoding import OrtGenerator
 
         preprocessing, self.options = _files(folder, manifest)
         self.tokenizer = tokenizer_from_dict(preprocessing["tokenizer"])
         self.vocab = Vocab.from_dict(preprocessing["vocab"], "preprocessing.json: vocab")
-        self.model = OrtGenerator(folder)
+        self.model = OrtGenerator(folder, precision=precision)
 
     def predict(self, session: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
         from rnnkit.export.runtime import ExportInputError
@@ -108,7 +109,7 @@ class GenerationPredictor:
     optionally followed by ``": "`` and the start of a text), ``count`` texts each, as the run's ``predict``:
     each input on its own, every row starting from ``<bos>`` and the given start, until ``<eos>``."""
 
-    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, manifest: dict[str, Any], precision: str = "float32") -> None:
         from rnnkit.export.ort_decoding import OrtGenerator
 
         preprocessing, self.options = _files(folder, manifest)
@@ -117,7 +118,7 @@ class GenerationPredictor:
         self.max_length = preprocessing["max_length"]
         self.mode, self.labels = preprocessing["mode"], preprocessing["labels"]
         self.mean, self.std = preprocessing["feature_mean"], preprocessing["feature_std"]
-        self.model = OrtGenerator(folder)
+        self.model = OrtGenerator(folder, precision=precision)
 
     def parse(self, raw: str, number: int) -> tuple[Any, str | None]:
         """An input's condition (a class id, or the standardised features) and the start of its text."""

@@ -6,6 +6,7 @@ graphs (:mod:`rnnkit.export.seq2seq`) that :mod:`rnnkit.export.ort_decoding` dri
     EXPORT/
       encoder.onnx, decoder_step.onnx   translation: the source once, then one target token per call
       prompt.onnx, decoder_step.onnx    language model, generation: the prompt, then one new token per call
+      *.int8.onnx                       with --quantize int8: each graph again, int8 weights (same inputs)
       decoding.json                     the special ids and vocabulary sizes the searches need
       preprocessing.json                the run's tokenizers and vocabularies (and lowercasing)
       predict_options.json              how the run's ``predict`` decodes (strategy, beam size, lengths, ...)
@@ -106,14 +107,31 @@ def _graph_io(path: Path) -> dict[str, list[dict[str, Any]]]:
     return {"inputs": [spec(v) for v in graph.input], "outputs": [spec(v) for v in graph.output]}
 
 
+def quantize_graphs(folder: Path, graphs: list[str]) -> list[str]:
+    """Write ``<stem>.int8.onnx`` beside each float graph ``<stem>.onnx`` (:func:`quantize_int8`: int8
+    weights, the Scan bodies included); returns their names, in the order of ``graphs``."""
+    from rnnkit.export.ort_decoding import graph_file
+    from rnnkit.export.quantize import quantize_int8
+
+    written = []
+    for graph in graphs:
+        name = graph_file(graph.removesuffix(".onnx"), "int8")
+        quantize_int8(folder / graph, folder / name)
+        written.append(name)
+    return written
+
+
 def export_decoding_run(folder: Path, run_dir: Path, task: Any, model: nn.Module, opset: int,
-                        common: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+                        common: dict[str, Any], quantize: str | None = None) -> dict[str, Any]:  # fmt: skip
     """Write the graphs, JSON files, README.md and manifest.json of a decoding task's run into ``folder``
-    (``common``: the manifest fields of every export, such as versions); returns the manifest.
+    (``common``: the manifest fields of every export, such as versions; ``quantize`` "int8": also an int8
+    copy of every graph, ``<stem>.int8.onnx``); returns the manifest. The test metrics of each precision's
+    graphs are measured in ONNX Runtime (:mod:`rnnkit.export.decoder_eval`) where the test data is here.
 
     Raises:
         NotExportable: a module of the model has no export, or torch.onnx could not trace it.
     """
+    from rnnkit.export.decoder_eval import export_metrics
     from rnnkit.export.seq2seq import export_generator, export_seq2seq
 
     name = type(task).name
@@ -129,19 +147,22 @@ def export_decoding_run(folder: Path, run_dir: Path, task: Any, model: nn.Module
     for file_name, content in DECODING_TASKS[name](task).items():
         (folder / file_name).write_text(json.dumps(content, ensure_ascii=False) + "\n", encoding="utf-8")
     graphs = [path.name for key, path in written.items() if key != "decoding"]
+    models = {"float32": graphs}
+    if quantize == "int8":
+        models["int8"] = quantize_graphs(folder, graphs)
     fields = {
         "task": name,
-        "models": {"float32": graphs},
+        "models": models,
         "graphs": {graph: _graph_io(folder / graph) for graph in graphs},
         "opset": opset,
         **common,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "run": str(run_dir.resolve()),
-        "export_test_metrics": {},
+        "export_test_metrics": export_metrics(task, folder, list(models)),
         "notes": [NOTES[name]],
     }
     (folder / "README.md").write_text(decoder_readme(fields, run_dir), encoding="utf-8")
     return write_manifest(folder, fields)
 
 
-__all__ = ["DECODING_TASKS", "OPTIONS", "PREPROCESSING", "export_decoding_run"]
+__all__ = ["DECODING_TASKS", "OPTIONS", "PREPROCESSING", "export_decoding_run", "quantize_graphs"]

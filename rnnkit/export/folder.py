@@ -12,7 +12,8 @@
       README.md           how to use the folder
 
 Translation, language model and generation runs decode token by token: their folder holds several graphs
-instead of model.onnx (:mod:`rnnkit.export.decoders`).
+instead of model.onnx, and with --quantize int8 an int8 copy of each, ``<graph>.int8.onnx``
+(:mod:`rnnkit.export.decoders`).
 
 :mod:`rnnkit.export.runtime` loads such a folder with numpy and onnxruntime alone (``rnnkit predict EXPORT``).
 """
@@ -91,13 +92,12 @@ def export_run(
 
 def _export_decoding(folder: Path, run_dir: Path, task: Any, model: torch.nn.Module, opset: int,
                      quantize: str | None) -> ExportResult:  # fmt: skip
-    if quantize is not None:
-        raise NotExportable(f"--quantize {quantize}: task {type(task).name!r} exports float32 graphs only "
-                            "(its decoder steps are not quantised); export without --quantize")  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     common = {"versions": _versions(), "run_test_metrics": _run_metrics(run_dir)}
     try:
-        return ExportResult(folder, export_decoding_run(folder, run_dir, task, model, opset, common))
+        return ExportResult(
+            folder, export_decoding_run(folder, run_dir, task, model, opset, common, quantize)
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # never a half-written export folder
         raise

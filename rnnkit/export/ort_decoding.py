@@ -36,6 +36,20 @@ from rnnkit.decoding_options import check_decoding_options
 
 DECODING_FILE = "decoding.json"
 FORMAT_VERSION = 1
+PRECISIONS = ("float32", "int8")  # int8: ``rnnkit export --quantize int8`` wrote ``<graph>.int8.onnx`` beside
+
+
+def graph_file(stem: str, precision: str = "float32") -> str:
+    """The file of graph ``stem`` in ``precision``: ``encoder.onnx``, or ``encoder.int8.onnx`` for int8.
+
+    Example:
+        >>> graph_file("decoder_step"), graph_file("decoder_step", "int8")
+        ('decoder_step.onnx', 'decoder_step.int8.onnx')
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return f"{stem}.onnx" if precision == "float32" else f"{stem}.{precision}.onnx"
+
 
 State = dict[str, np.ndarray]  # every array batch-first: rows are reordered with array[index]
 StepFn = Callable[[np.ndarray, Any], tuple[np.ndarray, Any]]
@@ -325,13 +339,15 @@ class OrtSeq2Seq:
     Args:
         folder: the directory :func:`rnnkit.export.seq2seq.export_seq2seq` wrote.
         providers: onnxruntime execution providers (default CPU).
+        precision: "float32", or "int8" for the ``*.int8.onnx`` graphs of ``--quantize int8``.
     """
 
-    def __init__(self, folder: Path | str, providers: Sequence[str] | None = None) -> None:
+    def __init__(self, folder: Path | str, providers: Sequence[str] | None = None,
+                 precision: str = "float32") -> None:  # fmt: skip
         folder = Path(folder)
         self.info = read_decoding_info(folder, "seq2seq")
-        self.encoder = _session(folder / "encoder.onnx", providers)
-        self.step = _StepGraph(_session(folder / "decoder_step.onnx", providers))
+        self.encoder = _session(folder / graph_file("encoder", precision), providers)
+        self.step = _StepGraph(_session(folder / graph_file("decoder_step", precision), providers))
         self.encoder_outputs = [o.name for o in self.encoder.get_outputs()]
 
     def encode(self, src: np.ndarray, src_lengths: np.ndarray) -> State:
@@ -380,13 +396,15 @@ class OrtGenerator:
     Args:
         folder: the directory :func:`rnnkit.export.seq2seq.export_generator` wrote.
         providers: onnxruntime execution providers (default CPU).
+        precision: "float32", or "int8" for the ``*.int8.onnx`` graphs of ``--quantize int8``.
     """
 
-    def __init__(self, folder: Path | str, providers: Sequence[str] | None = None) -> None:
+    def __init__(self, folder: Path | str, providers: Sequence[str] | None = None,
+                 precision: str = "float32") -> None:  # fmt: skip
         folder = Path(folder)
         self.info = read_decoding_info(folder, "generator")
-        self.prompt_graph = _session(folder / "prompt.onnx", providers)
-        self.step = _StepGraph(_session(folder / "decoder_step.onnx", providers))
+        self.prompt_graph = _session(folder / graph_file("prompt", precision), providers)
+        self.step = _StepGraph(_session(folder / graph_file("decoder_step", precision), providers))
         self.prompt_inputs = [i.name for i in self.prompt_graph.get_inputs()]
         self.prompt_outputs = [o.name for o in self.prompt_graph.get_outputs()]
 
@@ -479,6 +497,7 @@ __all__ = [
     "OrtSeq2Seq",
     "beam_search",
     "filter_logits",
+    "graph_file",
     "greedy_decode",
     "read_decoding_info",
     "sample_decode",

@@ -184,7 +184,8 @@ class ExportedModel:
 def load_export(
     folder: str | os.PathLike, model: str = "float32", threads: int | None = None
 ) -> ExportedModel:
-    """Check and load an export folder; ``model``: ``"float32"`` (``model.onnx``) or ``"int8"``.
+    """Check and load an export folder; ``model``: ``"float32"`` (``model.onnx``) or ``"int8"``
+    (``model_int8.onnx``; for a decoding task, its ``*.int8.onnx`` graphs).
 
     Raises:
         ExportFolderError: not an export folder, a file changed since the export (named), an unknown task
@@ -208,7 +209,7 @@ def load_export(
     except ImportError:
         raise ExportFolderError("an export folder runs in ONNX Runtime: pip install onnxruntime") from None
     if isinstance(models[model], list):  # several graphs, which the predictor drives (decoder_runtime)
-        return ExportedModel(folder, manifest, None, PREDICTORS[task](folder, manifest))
+        return ExportedModel(folder, manifest, None, PREDICTORS[task](folder, manifest, model))
     options = onnxruntime.SessionOptions()
     if threads is not None:
         options.intra_op_num_threads = threads

@@ -85,14 +85,17 @@ def test_cli_export_prints_sizes_and_metrics_and_predict_reads_the_folder(small_
     assert "exists and is not empty" in capsys.readouterr().err
 
 
-def test_int8_of_a_language_model_is_refused_saying_why(tmp_path):
+def test_a_language_model_quantises_through_the_cli_and_an_unknown_kind_is_refused(tmp_path, capsys):
     (tmp_path / "text.txt").write_text("the cat sat on the mat. " * 40, encoding="utf-8")
     data = {"dataset": "text", "path": str(tmp_path / "text.txt"), "bptt": 8}
     lm = make_run(tmp_path / "lm", "language_model", data, {"embedding_dim": 4, "rnn": {"hidden_size": 4}})
-    with pytest.raises(NotExportable, match=r"--quantize int8: task 'language_model' exports float32 graphs"):
-        export_run(lm, tmp_path / "out", quantize="int8")
+    with pytest.raises(NotExportable, match=r"--quantize int4: known: int8"):
+        export_run(lm, tmp_path / "out", quantize="int4")
     assert not (tmp_path / "out").exists()
-    assert run(["export", str(lm), "--quantize", "int8", "-o", str(tmp_path / "out")]) == 2
+    assert run(["export", str(lm), "--quantize", "int8", "-o", str(tmp_path / "out")]) == 0
+    assert "decoder_step.int8.onnx:" in capsys.readouterr().out
+    for model in ("float32", "int8"):
+        assert load_export(tmp_path / "out", model).predict(["the"])[0]["text"].startswith("the")
 
 
 def test_a_too_old_opset_is_refused(small_run, tmp_path):
