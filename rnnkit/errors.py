@@ -28,3 +28,32 @@ class RunExistsError(UserError, FileExistsError):
 
 class ArgumentError(UserError, ValueError):
     """An argument (of a command or a function) that cannot be used; the message names it."""
+
+
+class PredictOptionError(UserError, ValueError):
+    """A per-request option of ``predict`` that the task does not take or whose value it refuses;
+    ``field`` is the option's key.
+
+    Example:
+        >>> str(PredictOptionError("top_k", "must be >= 1"))
+        'options.top_k: must be >= 1'
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"options.{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+class InputError(ValueError):
+    """An input to ``predict`` that the task cannot read; ``number`` is its place among the inputs (from 1),
+    so that a caller can name the argument or the file line it came from.
+
+    Example:
+        >>> error = InputError(2, "expected numbers")
+        >>> str(error), error.number, error.reason
+        ('input 2: expected numbers', 2, 'expected numbers')
+    """
+
+    def __init__(self, number: int, reason: str) -> None:
+        super().__init__(f"input {number}: {reason}")
+        self.number, self.reason = number, reason

@@ -20,7 +20,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("runs", nargs="+", metavar="RUN", help="run folders made by rnnkit train")
+    parser.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN",
+        help="run folders made by rnnkit train, or export folders made by rnnkit export (served on ONNX "
+        "Runtime, no torch needed)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument(
@@ -43,6 +49,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-beams", type=int, default=16, help="beams or texts per input a request may ask for (422)"
     )
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="serve export folders' int8 models (made with rnnkit export --quantize int8)",
+    )
     parser.add_argument("--device", help="cpu, cuda, ... (default: each run's)")
     parser.add_argument(
         "--threads",
@@ -60,6 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         from rnnkit.serve import Registry, ServeConfig, create_app, serve
+        from rnnkit.serve.registry import ServedRun
         from rnnkit.serve.server import is_loopback
     except ImportError as error:
         print(f"rnnkit serve: {error.name or error} is missing; pip install 'rnnkit[serve]'", file=sys.stderr)
@@ -88,16 +100,18 @@ def run(args: argparse.Namespace) -> int:
             max_beams=args.max_beams,
             api_key=key,
         )
-        registry = Registry(args.runs, device=args.device, freeze_gc=True)
+        registry = Registry(args.runs, device=args.device, freeze_gc=True,
+                            precision="int8" if args.int8 else "float32", threads=args.threads)  # fmt: skip
     except (FileNotFoundError, ValueError) as error:
         print(f"rnnkit serve: {error}", file=sys.stderr)
         return 2
     if args.threads < 1:
         print(f"rnnkit serve: --threads must be >= 1, got {args.threads}", file=sys.stderr)
         return 2
-    import torch
+    if any(isinstance(run, ServedRun) for run in registry.runs.values()):  # export folders need no torch
+        import torch
 
-    torch.set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)
     if not is_loopback(args.host) and key is None:
         print(
             f"rnnkit serve: warning: listening on {args.host} without an API key (--api-key-env NAME)",

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.errors import UserError
+from rnnkit.errors import InputError, UserError
 from rnnkit.export.decoder_runtime import GenerationPredictor, LanguageModelPredictor, TranslationPredictor
 from rnnkit.export.forecast_runtime import ForecastPredictor
 from rnnkit.export.manifest import ExportFolderError, read_manifest
@@ -29,12 +29,9 @@ from rnnkit.export.manifest import ExportFolderError, read_manifest
 CHUNK = 256  # inputs per session call, as the tasks' own predict
 
 
-class ExportInputError(UserError):
-    """An input the exported model cannot read; ``number`` is its place among the inputs (from 1)."""
-
-    def __init__(self, number: int, reason: str) -> None:
-        super().__init__(f"input {number}: {reason}")
-        self.number, self.reason = number, reason
+class ExportInputError(InputError, UserError):
+    """An input the exported model cannot read; ``number`` is its place among the inputs (from 1): the
+    :class:`~rnnkit.errors.InputError` of a run's task, so the CLI and the server answer both alike."""
 
 
 def _json(folder: Path, manifest: dict[str, Any], name: str) -> Any:

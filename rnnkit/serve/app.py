@@ -25,6 +25,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from rnnkit import __version__
+from rnnkit.errors import InputError, PredictOptionError
 from rnnkit.serve.batching import MicroBatcher, QueueFull
 from rnnkit.serve.config import ServeConfig
 from rnnkit.serve.errors import ApiError, install_error_handlers
@@ -40,7 +41,6 @@ from rnnkit.serve.schemas import (
     PredictResponse,
 )
 from rnnkit.serve.security import BodyLimit, key_dependency
-from rnnkit.tasks.base import InputError, PredictOptionError
 
 __all__ = ["create_app"]
 

@@ -21,12 +21,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
+from rnnkit.errors import InputError
 
-from rnnkit.tasks.base import InputError, Task
+if TYPE_CHECKING:
+    from torch import nn
+
+    from rnnkit.serve.exported import ServedExport
+    from rnnkit.tasks.base import Task
 
 __all__ = ["Registry", "ServedRun", "describe_state"]
 
@@ -100,6 +103,8 @@ class ServedRun:
 
     def predict(self, inputs: list[str], options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """The task's predictions, with the request's ``options`` (checked: :class:`PredictOptionError`)."""
+        import torch
+
         task = self.task.with_predict_options(options)
         with torch.no_grad():
             return task.predict(self.model, inputs)
@@ -115,6 +120,8 @@ class ServedRun:
 
     # ----- loading ---------------------------------------------------------------------------------
     def load(self, device: str | None) -> None:
+        import torch
+
         from rnnkit import __version__
         from rnnkit.models.io import read_header
         from rnnkit.tasks.runner import RESULTS, load_run
@@ -147,6 +154,8 @@ class ServedRun:
         self.model = model
 
     def _warm_up(self, model: nn.Module, candidates: list[str]) -> str | None:
+        import torch
+
         for text in candidates:
             try:
                 self.task.parse_inputs([text])
@@ -173,8 +182,11 @@ class Registry:
     every later collection. Without it a full collection stopped every request for ~60 ms (more on busy
     cores) about once per 3000 requests, the p99 latency of a loaded server.
 
+    A folder with an export's ``manifest.json`` is served on ONNX Runtime in ``precision`` with ``threads``
+    (:class:`~rnnkit.serve.exported.ServedExport`); a run folder by torch.
+
     Raises:
-        FileNotFoundError: a folder is not a run folder (no ``run.yaml``), naming it.
+        FileNotFoundError: a folder is neither a run folder (no ``run.yaml``) nor an export, naming it.
         ValueError: two runs would be served under one name.
     """
 
@@ -184,8 +196,10 @@ class Registry:
         device: str | None = None,
         names: list[str] | None = None,
         freeze_gc: bool = False,
+        precision: str = "float32",
+        threads: int | None = None,
     ) -> None:
-        from rnnkit.tasks.runner import RUN_CONFIG
+        from rnnkit.serve.exported import ServedExport, is_export_folder
 
         if not run_dirs:
             raise ValueError("serve at least one run folder")
@@ -193,15 +207,21 @@ class Registry:
         names = list(names) if names is not None else [p.resolve().name for p in paths]
         if len(names) != len(paths):
             raise ValueError(f"{len(names)} names for {len(paths)} runs")
-        self.runs: dict[str, ServedRun] = {}
+        self.runs: dict[str, ServedRun | ServedExport] = {}
         for name, path in zip(names, paths):
-            if not (path / RUN_CONFIG).is_file():
-                raise FileNotFoundError(
-                    f"{path}: not a run folder (no {RUN_CONFIG}); train one with `rnnkit train`"
-                )
             if name in self.runs:
                 raise ValueError(
                     f"two runs named {name!r} ({self.runs[name].run_dir} and {path}); rename a folder"
+                )
+            if is_export_folder(path):  # ONNX Runtime serves it: no torch
+                self.runs[name] = ServedExport(name, path, precision, threads)
+                continue
+            from rnnkit.tasks.runner import RUN_CONFIG
+
+            if not (path / RUN_CONFIG).is_file():
+                raise FileNotFoundError(
+                    f"{path}: not a run folder (no {RUN_CONFIG}) nor an export folder (no manifest.json); "
+                    "train one with `rnnkit train` (or export a run with `rnnkit export`)"
                 )
             self.runs[name] = ServedRun(name, path)
         self.device, self.freeze_gc = device, freeze_gc

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.config import ConfigError, from_dict
-from rnnkit.errors import UserError
+from rnnkit.errors import InputError, PredictOptionError, UserError  # noqa: F401 (re-exported: their old home)
 from rnnkit.training.config import TrainConfig
 
 TASKS: dict[str, type[Task]] = {}
@@ -51,35 +51,6 @@ def character_sizes(chars: Any, options: dict[str, Any], where: str) -> dict[str
     if unused:
         raise ConfigError(f"{where}.{unused[0]}: character features are off; set data.characters: true")
     return {}
-
-
-class PredictOptionError(UserError, ValueError):
-    """A per-request option of ``predict`` that the task does not take or whose value it refuses;
-    ``field`` is the option's key.
-
-    Example:
-        >>> str(PredictOptionError("top_k", "must be >= 1"))
-        'options.top_k: must be >= 1'
-    """
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"options.{field}: {reason}")
-        self.field, self.reason = field, reason
-
-
-class InputError(ValueError):
-    """An input to ``predict`` that the task cannot read; ``number`` is its place among the inputs (from 1),
-    so that a caller can name the argument or the file line it came from.
-
-    Example:
-        >>> error = InputError(2, "expected numbers")
-        >>> str(error), error.number, error.reason
-        ('input 2: expected numbers', 2, 'expected numbers')
-    """
-
-    def __init__(self, number: int, reason: str) -> None:
-        super().__init__(f"input {number}: {reason}")
-        self.number, self.reason = number, reason
 
 
 @dataclass(frozen=True)
