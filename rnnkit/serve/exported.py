@@ -15,12 +15,12 @@ Nothing on this module's import path imports torch (tested with an import hook t
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rnnkit.errors import InputError, PredictOptionError
+from rnnkit.serve.registry import FALLBACK_INPUTS, Served
 
 MANIFEST = "manifest.json"
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
@@ -36,22 +36,12 @@ def is_export_folder(path: Path) -> bool:
 
 
 @dataclass
-class ServedExport:
-    """One export folder served under ``name``, in ``precision`` (``float32`` or ``int8``); ``model`` is
-    None until loaded."""
+class ServedExport(Served):
+    """One export folder served in ``precision`` (``float32`` or ``int8``) with ``threads`` for ONNX
+    Runtime; ``model`` is the loaded :class:`~rnnkit.export.runtime.ExportedModel`."""
 
-    name: str
-    run_dir: Path
     precision: str = "float32"
     threads: int | None = None
-    model: Any = None
-    info: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "rnnkit-model"))
-
-    @property
-    def ready(self) -> bool:
-        return self.model is not None and self.error is None
 
     def check_inputs(self, inputs: list[str]) -> None:
         """Raise :class:`InputError` for an input the folder's runtime cannot read, before it is batched
@@ -97,7 +87,6 @@ class ServedExport:
 
         from rnnkit import __version__
         from rnnkit.export.runtime import load_export
-        from rnnkit.serve.registry import FALLBACK_INPUTS
 
         if device not in (None, "cpu"):
             raise ValueError(f"{self.run_dir}: an export folder runs on ONNX Runtime's CPU provider, "

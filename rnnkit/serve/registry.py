@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from rnnkit.serve.exported import ServedExport
     from rnnkit.tasks.base import Task
 
-__all__ = ["Registry", "ServedRun", "describe_state"]
+__all__ = ["Registry", "Served", "ServedRun", "describe_state"]
 
 log = logging.getLogger("rnnkit.serve")
 FALLBACK_INPUTS = ("hello", "hello world")
@@ -81,13 +81,13 @@ def _candidates(results: dict[str, Any]) -> list[str]:
 
 
 @dataclass
-class ServedRun:
-    """One run folder being served under ``name``; ``task`` and ``model`` are None until loaded."""
+class Served:
+    """What the server holds for one folder served under ``name``: its ``model`` (None until loaded), the
+    description ``info`` of ``/v1/models``, the load ``error`` and the one thread its model runs on."""
 
     name: str
     run_dir: Path
-    task: Task | None = None
-    model: nn.Module | None = None
+    model: Any = None
     info: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "rnnkit-model"))
@@ -95,6 +95,13 @@ class ServedRun:
     @property
     def ready(self) -> bool:
         return self.model is not None and self.error is None
+
+
+@dataclass
+class ServedRun(Served):
+    """One run folder, served by torch through its task; ``task`` is None until loaded."""
+
+    task: Task | None = None
 
     # ----- the Task protocol, run on the model's thread --------------------------------------------
     def check_inputs(self, inputs: list[str]) -> None:
@@ -214,7 +221,7 @@ class Registry:
                     f"two runs named {name!r} ({self.runs[name].run_dir} and {path}); rename a folder"
                 )
             if is_export_folder(path):  # ONNX Runtime serves it: no torch
-                self.runs[name] = ServedExport(name, path, precision, threads)
+                self.runs[name] = ServedExport(name, path, precision=precision, threads=threads)
                 continue
             from rnnkit.tasks.runner import RUN_CONFIG
 
