@@ -24,6 +24,24 @@ from rnnkit.data.series_tables import SeriesFrame, read_frames
 Fail = Callable[[int, str], Exception]  # (input number, reason) -> the error the caller raises
 
 
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson")  # an input naming a table file
+
+
+def is_table(text: str) -> bool:
+    """Whether a forecasting input names a table file rather than holding comma-separated values.
+
+    Example:
+        >>> is_table(" next.csv "), is_table("1, 2, 3")
+        (True, False)
+    """
+    return Path(text.strip()).suffix.lower() in TABLE_SUFFIXES
+
+
+def rounded(values: np.ndarray) -> list[float]:
+    """Forecast values as the predictions print them: floats to 4 places."""
+    return [round(float(v), 4) for v in values]
+
+
 def model_level(filled: np.ndarray, log_transform: bool) -> np.ndarray:
     return np.log(filled) if log_transform else filled
 

@@ -18,14 +18,16 @@ from typing import Any
 import numpy as np
 
 from rnnkit.data.covariates import CovariateEncoder
-from rnnkit.data.forecast_tables import TableSettings, TableWindow, read_table_windows, window_arrays
+from rnnkit.data.forecast_tables import (
+    TableSettings,
+    TableWindow,
+    is_table,
+    read_table_windows,
+    rounded,
+    window_arrays,
+)
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson")  # as rnnkit.tasks.forecasting.inputs
 CHUNK = 256  # windows per session call
-
-
-def _rounded(values: np.ndarray) -> list[float]:
-    return [round(float(v), 4) for v in values]
 
 
 class ForecastPredictor:
@@ -55,9 +57,7 @@ class ForecastPredictor:
     def predict(self, session: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
         from rnnkit.export.runtime import ExportInputError
 
-        tables = {
-            n: t.strip() for n, t in enumerate(texts, 1) if Path(t.strip()).suffix.lower() in TABLE_SUFFIXES
-        }
+        tables = {n: t.strip() for n, t in enumerate(texts, 1) if is_table(t)}
         plain = [(n, t) for n, t in enumerate(texts, 1) if n not in tables]
         results: dict[int, dict[str, Any]] = {}
         if plain:
@@ -82,6 +82,17 @@ class ForecastPredictor:
                 "forecasts": [self._result(f, w.extra) for w, f in zip(found, forecasts)],
             }
         return [results[number] for number in range(1, len(texts) + 1)]
+
+    def check(self, texts: Sequence[str], read_files: bool = True) -> None:
+        """Raise the :class:`ExportInputError` :meth:`predict` would for a history that does not parse (a
+        table is read only by :meth:`predict`; with ``read_files`` False naming one is refused)."""
+        from rnnkit.export.runtime import ExportInputError
+
+        for number, text in enumerate(texts, 1):
+            if not is_table(text):
+                self.window(text, number)
+            elif not read_files:
+                raise ExportInputError(number, "the server reads no files: send the comma-separated history")
 
     def window(self, text: str, number: int) -> tuple[np.ndarray, int]:
         """The model-level window of one comma-separated history and how many values it gave."""
@@ -134,7 +145,7 @@ class ForecastPredictor:
 
     def _result(self, forecast: np.ndarray, extra: dict[str, Any]) -> dict[str, Any]:
         point = forecast if self.quantiles is None else forecast[:, self.center]
-        result: dict[str, Any] = {**extra, "forecast": _rounded(point)}
+        result: dict[str, Any] = {**extra, "forecast": rounded(point)}
         if self.quantiles is not None:
-            result["quantiles"] = {f"{q:g}": _rounded(forecast[:, k]) for k, q in enumerate(self.quantiles)}
+            result["quantiles"] = {f"{q:g}": rounded(forecast[:, k]) for k, q in enumerate(self.quantiles)}
         return result

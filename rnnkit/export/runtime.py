@@ -81,15 +81,21 @@ class TaggingPredictor:
         self.chunk_scheme = preprocessing.get("chunk_scheme")
         self.crf = _json(folder, manifest, "crf.json") if "crf.json" in manifest["files"] else None
 
-    def predict(self, session: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
-        from rnnkit.export.viterbi import decode_tags
-
+    def check(self, texts: Sequence[str], read_files: bool = True) -> list[tuple[list[str], Any]]:
+        """Each text split into words (and columns), or the :class:`ExportInputError` of the first that
+        does not split."""
         parsed = []
         for number, text in enumerate(texts, 1):
             try:
                 parsed.append(self.encoder.split(text))
             except ValueError as error:
                 raise ExportInputError(number, str(error)) from None
+        return parsed
+
+    def predict(self, session: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
+        from rnnkit.export.viterbi import decode_tags
+
+        parsed = self.check(texts)
         tags: list[list[str]] = [[] for _ in parsed]
         todo = [k for k, (words, _) in enumerate(parsed) if words]
         for start in range(0, len(todo), CHUNK):
@@ -124,16 +130,22 @@ class SeriesPredictor:
         self.std = np.asarray(preprocessing["std"])
         self.standardize = bool(preprocessing["standardize"])
 
-    def predict(self, session: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
-        from rnnkit.data.series_text import parse_series, prepare_values
+    def check(self, texts: Sequence[str], read_files: bool = True) -> list[np.ndarray]:
+        """Each series parsed (raw values), or the :class:`ExportInputError` of the first that does not."""
+        from rnnkit.data.series_text import parse_series
 
-        series = []
+        parsed = []
         for number, text in enumerate(texts, 1):
             try:
-                values = parse_series(text, self.num_features)
+                parsed.append(parse_series(text, self.num_features))
             except (TypeError, ValueError) as error:
                 raise ExportInputError(number, str(error)) from None
-            series.append(prepare_values(values, self.mean, self.std, self.standardize))
+        return parsed
+
+    def predict(self, session: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
+        from rnnkit.data.series_text import prepare_values
+
+        series = [prepare_values(v, self.mean, self.std, self.standardize) for v in self.check(texts)]
         results = []
         for start in range(0, len(series), CHUNK):
             chunk = series[start : start + CHUNK]
@@ -169,6 +181,15 @@ class ExportedModel:
     @property
     def task(self) -> str:
         return self.manifest["task"]
+
+    def check(self, inputs: Sequence[str], read_files: bool = True) -> None:
+        """Raise the :class:`ExportInputError` :meth:`predict` would for an input that does not parse,
+        without running the model (``read_files`` False: an input naming a file is refused too)."""
+        for number, text in enumerate(inputs, 1):
+            if not isinstance(text, str):
+                raise ExportInputError(number, f"expected a str, got {type(text).__name__}")
+        if hasattr(self.predictor, "check"):  # the tasks whose inputs are parsed (not any text)
+            self.predictor.check(list(inputs), read_files)
 
     def predict(self, inputs: Sequence[str]) -> list[dict[str, Any]]:
         """Predictions for raw inputs (texts), one dict each, as the run's task returns them."""

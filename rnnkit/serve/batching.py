@@ -101,14 +101,12 @@ class _Job:
     future: asyncio.Future
     options: dict[str, Any] = field(default_factory=dict)
     arrived: float = 0.0  # the loop's clock when it was submitted
-    key: str = ""  # jobs batch together only with jobs of the same options
+    key: str = field(init=False)  # jobs batch together only with jobs of the same options
+    length: int = field(init=False)  # its longest input, in characters
 
     def __post_init__(self) -> None:
         self.key = json.dumps(self.options, sort_keys=True) if self.options else ""
-
-    @property
-    def length(self) -> int:
-        return max(len(text) for text in self.inputs)
+        self.length = max((len(text) for text in self.inputs), default=0)
 
 
 class MicroBatcher:
@@ -192,28 +190,22 @@ class MicroBatcher:
             if handle is not None:
                 handle.cancel()
 
-    def _take(self) -> _Job | None:
-        """The next queued job whose caller still waits (forgetting those that gave up), or None."""
-        while self._jobs:
-            job = self._jobs.popleft()
-            if not job.future.done():
-                return job
-            self.pending -= len(job.inputs)
-        return None
+    def _next(self) -> _Job | None:
+        """The first queued job whose caller still waits (forgetting those that gave up), left queued, or
+        None."""
+        while self._jobs and self._jobs[0].future.done():
+            self.pending -= len(self._jobs.popleft().inputs)
+        return self._jobs[0] if self._jobs else None
 
     async def _gather(self) -> list[_Job]:
         """The next batch: full, or the model free and its first request's wait over."""
         loop = asyncio.get_running_loop()
-        while (first := self._take()) is None:
+        while self._next() is None:
             await self._sleep(None)
+        first = self._jobs.popleft()
         jobs, size, deadline = [first], len(first.inputs), first.arrived + self.max_wait
         while size < self.max_batch:
-            if self._jobs:
-                job = self._jobs[0]
-                if job.future.done():  # its caller gave up: forget it
-                    self._jobs.popleft()
-                    self.pending -= len(job.inputs)
-                    continue
+            if (job := self._next()) is not None:
                 if size + len(job.inputs) > self.max_batch or job.key != first.key:
                     break  # it starts the next batch (other options: another forward)
                 jobs.append(self._jobs.popleft())

@@ -14,7 +14,6 @@ Nothing on this module's import path imports torch (tested with an import hook t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from rnnkit.errors import InputError, PredictOptionError
 from rnnkit.serve.registry import FALLBACK_INPUTS, Served
 
 MANIFEST = "manifest.json"
-TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 NO_INSPECT = (
     "an export folder holds the graph's outputs only, not its gates or cell states: serve the run folder "
     "(rnnkit serve RUN) to inspect"
@@ -45,27 +43,8 @@ class ServedExport(Served):
 
     def check_inputs(self, inputs: list[str]) -> None:
         """Raise :class:`InputError` for an input the folder's runtime cannot read, before it is batched
-        with other requests' inputs (parsing only, no model call)."""
-        predictor, task = self.model.predictor, self.model.task
-        for number, text in enumerate(inputs, 1):
-            if not isinstance(text, str):
-                raise InputError(number, f"expected a str, got {type(text).__name__}")
-            if task == "forecasting":
-                if Path(text.strip()).suffix.lower() in TABLE_SUFFIXES:
-                    raise InputError(number, "the server reads no files: send the comma-separated history")
-                predictor.window(text, number)
-            elif task == "series_classification":
-                from rnnkit.data.series_text import parse_series
-
-                try:
-                    parse_series(text, predictor.num_features)
-                except (TypeError, ValueError) as error:
-                    raise InputError(number, str(error)) from None
-            elif task == "tagging":
-                try:
-                    predictor.encoder.split(text)
-                except ValueError as error:
-                    raise InputError(number, str(error)) from None
+        with other requests' inputs (parsing only, no model call; a forecasting table is not read)."""
+        self.model.check(inputs, read_files=False)
 
     def check_options(self, options: dict[str, Any]) -> None:
         """Refuse every per-request option: the folder decodes as it was exported."""
@@ -75,8 +54,7 @@ class ServedExport(Served):
 
     def predict(self, inputs: list[str], options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """The folder's predictions (what ``rnnkit predict EXPORT_DIR`` prints)."""
-        self.check_options(options or {})
-        return self.model.predict(inputs)
+        return self.model.predict(inputs)  # options: refused before the batch (check_options)
 
     def inspect(self, text: str, max_units: int) -> dict[str, Any]:
         raise ValueError(NO_INSPECT)
@@ -93,8 +71,7 @@ class ServedExport(Served):
                              f"not on {device!r}")  # fmt: skip
         model = load_export(self.run_dir, self.precision, threads=self.threads)
         manifest = model.manifest
-        labels = json.loads((self.run_dir / "labels.json").read_text(encoding="utf-8")) if (
-            "labels.json" in manifest["files"]) else None  # fmt: skip
+        labels = getattr(model.predictor, "labels", None)  # the tasks with classes or tags
         graphs = manifest["models"][self.precision]
         first = graphs[0] if isinstance(graphs, list) else graphs
         example = None

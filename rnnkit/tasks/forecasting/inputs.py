@@ -14,28 +14,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from torch import nn
 
-from rnnkit.data.forecast_tables import read_table_windows, window_arrays
+from rnnkit.data.forecast_tables import is_table, read_table_windows, rounded, window_arrays
 from rnnkit.tasks.base import InputError
 
 if TYPE_CHECKING:
     from rnnkit.tasks.forecasting.task import ForecastingTask
-
-TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson")
-
-
-def _rounded(values: np.ndarray) -> list[float]:
-    return [round(float(v), 4) for v in values]
-
-
-def is_table(text: str) -> bool:
-    """Whether an input names a table file rather than holding comma-separated values."""
-    return Path(text.strip()).suffix.lower() in TABLE_SUFFIXES
 
 
 def parse_history(text: str, number: int) -> np.ndarray:
@@ -57,9 +45,9 @@ def parse_history(text: str, number: int) -> np.ndarray:
 def _result(model: nn.Module, forecast: np.ndarray, extra: dict[str, Any]) -> dict[str, Any]:
     quantiles = model.config.quantiles
     point = forecast if quantiles is None else forecast[:, model.center]
-    result = {**extra, "forecast": _rounded(point)}
+    result = {**extra, "forecast": rounded(point)}
     if quantiles is not None:
-        result["quantiles"] = {f"{q:g}": _rounded(forecast[:, k]) for k, q in enumerate(quantiles)}
+        result["quantiles"] = {f"{q:g}": rounded(forecast[:, k]) for k, q in enumerate(quantiles)}
     return result
 
 
