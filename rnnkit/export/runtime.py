@@ -172,6 +172,12 @@ PREDICTORS = {
 }
 
 
+def _check_texts(inputs: Sequence[Any]) -> None:
+    for number, text in enumerate(inputs, 1):
+        if not isinstance(text, str):
+            raise ExportInputError(number, f"expected a str, got {type(text).__name__}")
+
+
 class ExportedModel:
     """An export folder, checked and loaded: :meth:`predict` as ``rnnkit predict`` on the run."""
 
@@ -185,17 +191,13 @@ class ExportedModel:
     def check(self, inputs: Sequence[str], read_files: bool = True) -> None:
         """Raise the :class:`ExportInputError` :meth:`predict` would for an input that does not parse,
         without running the model (``read_files`` False: an input naming a file is refused too)."""
-        for number, text in enumerate(inputs, 1):
-            if not isinstance(text, str):
-                raise ExportInputError(number, f"expected a str, got {type(text).__name__}")
+        _check_texts(inputs)
         if hasattr(self.predictor, "check"):  # the tasks whose inputs are parsed (not any text)
             self.predictor.check(list(inputs), read_files)
 
     def predict(self, inputs: Sequence[str]) -> list[dict[str, Any]]:
         """Predictions for raw inputs (texts), one dict each, as the run's task returns them."""
-        for number, text in enumerate(inputs, 1):
-            if not isinstance(text, str):
-                raise ExportInputError(number, f"expected a str, got {type(text).__name__}")
+        _check_texts(inputs)
         return self.predictor.predict(self.session, list(inputs)) if inputs else []
 
 
