@@ -16,7 +16,8 @@ from rnnkit.training.config import TrainConfig
 
 def stats(**changes):
     base = dict(train_size=9000, classes=2, imbalance=1.0, mean_words=18.0, p90_words=35, mean_chars=90.0,
-                script="latin", hangul_share=0.0, word_types=20000, singleton_share=0.45)  # fmt: skip
+                script="latin", hangul_share=0.0, word_types=20000, singleton_share=0.45,
+                p90_chars=180)  # fmt: skip
     return TextStats(**{**base, **changes})
 
 
@@ -29,6 +30,7 @@ def test_statistics_name_the_script_the_balance_and_the_vocabulary_growth():
     assert (korean.script, korean.classes, korean.imbalance) == ("korean", 2, 1.0)
     english = TextStats.of(["a fine film", "a dull one", "dull"], ["p", "n", "n"])
     assert english.script == "latin" and english.imbalance == 2.0 and english.p90_words == 3
+    assert english.p90_chars == len("a fine film")
     assert english.word_types == 5 and english.singleton_share == 0.6  # fine, film, one once; a, dull twice
     with pytest.raises(ValueError, match="no training texts"):
         TextStats.of([], [])
@@ -46,8 +48,15 @@ def test_korean_reads_words_with_their_characters_and_english_uses_installed_vec
 
 
 def test_short_mixed_script_texts_read_characters():
-    mixed = chosen(choose_recipe(stats(script="other", mean_words=2.5), None, None))
+    mixed = chosen(choose_recipe(stats(script="other", mean_words=2.5, p90_chars=40), None, None))
     assert mixed["data.tokenizer"] == "char" and mixed["data.characters"] is False
+    assert mixed["data.max_length"] == 80  # counted in characters, not in words
+
+
+def test_the_length_is_counted_in_the_tokens_of_the_tokenizer_the_config_gives():
+    words = chosen(choose_recipe(stats(p90_words=20, p90_chars=120), None, None))
+    chars = chosen(choose_recipe(stats(p90_words=20, p90_chars=120), None, None, tokenizer="char"))
+    assert words["data.max_length"] == 40 and chars["data.max_length"] == 240
 
 
 def test_the_model_and_the_schedule_grow_with_the_data():
@@ -145,3 +154,11 @@ def test_the_recipe_measures_the_training_split_only(only_task_and_data, tmp_pat
     test_texts = (tmp_path / "test.csv").read_text().splitlines()[1:]
     assert len(seen) == 80 and not {t.rsplit(",", 1)[0] for t in test_texts} & set(seen)
     assert chosen_config.model["pooling"] == "max"
+
+
+def test_a_given_character_tokenizer_gets_a_length_in_characters(only_task_and_data):
+    config = load_run_config(only_task_and_data, ["data.tokenizer=char"])
+    chosen_config, applied = recipe.default_recipe(config)
+    longest = max(len(f"{w} film {i} ok") for w in ("superb", "boring") for i in range(80))
+    assert chosen_config.data["tokenizer"] == "char" and "data.tokenizer" not in {c.key for c in applied}
+    assert chosen_config.data["max_length"] == max(32, 2 * longest)  # words would give 32

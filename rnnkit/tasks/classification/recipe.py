@@ -45,6 +45,7 @@ class TextStats:
         word_types: distinct lower-cased whitespace words.
         singleton_share: words seen once among the distinct words (vocabulary growth: a high share means
             that new texts keep bringing new words, as in Korean with its particles attached).
+        p90_chars: characters per text, 90th percentile (the length in tokens of a character model).
     """
 
     train_size: int
@@ -57,6 +58,7 @@ class TextStats:
     hangul_share: float
     word_types: int
     singleton_share: float
+    p90_chars: int
 
     @classmethod
     def of(cls, texts: Sequence[str], labels: Sequence[Any]) -> TextStats:
@@ -65,6 +67,7 @@ class TextStats:
             raise ValueError("TextStats.of: no training texts")
         words = [text.split() for text in texts]
         counts = sorted(len(w) for w in words)
+        chars = sorted(len(text) for text in texts)
         hangul = latin = letters = 0
         for text in texts:
             for ch in text:
@@ -88,6 +91,7 @@ class TextStats:
             hangul_share=round(hangul / letters, 3),
             word_types=len(vocabulary),
             singleton_share=round(sum(c == 1 for c in vocabulary.values()) / max(len(vocabulary), 1), 3),
+            p90_chars=chars[min(len(chars) - 1, int(0.9 * len(chars)))],
         )
 
 
@@ -110,7 +114,8 @@ def tokenizer_choices(stats: TextStats) -> list[Choice]:
     once. Characters only for very short texts in mixed scripts, where words are too sparse to learn.
 
     Example:
-        >>> [c.value for c in tokenizer_choices(TextStats(9000, 2, 1.0, 18, 35, 90, "latin", 0, 20000, 0.45))]
+        >>> stats = TextStats(9000, 2, 1.0, 18, 35, 90, "latin", 0, 20000, 0.45, 180)
+        >>> [c.value for c in tokenizer_choices(stats)]
         ['word', False, True]
     """
     if stats.script == "other" and stats.mean_words < 4:
@@ -136,13 +141,18 @@ def tokenizer_choices(stats: TextStats) -> list[Choice]:
     ]
 
 
-def length_choice(stats: TextStats) -> Choice:
-    """Keep the first ``max_length`` tokens: twice the 90th percentile, within [32, 400].
+def length_choice(stats: TextStats, tokenizer: str = "word") -> Choice:
+    """Keep the first ``max_length`` tokens: twice the 90th percentile of the text's length in the
+    ``tokenizer``'s tokens (characters for ``char``, else whitespace words), within [32, 400].
 
     Example:
-        >>> length_choice(TextStats(100, 2, 1.0, 10, 25, 60, "latin", 0, 500, 0.5)).value
-        50
+        >>> stats = TextStats(100, 2, 1.0, 10, 25, 60, "latin", 0, 500, 0.5, 150)
+        >>> length_choice(stats).value, length_choice(stats, "char").value
+        (50, 300)
     """
+    if tokenizer == "char":
+        length = min(400, max(32, 2 * stats.p90_chars))
+        return Choice("data.max_length", length, f"90% of the texts have <= {stats.p90_chars} characters")
     length = min(400, max(32, 2 * stats.p90_words))
     return Choice("data.max_length", length, f"90% of the texts have <= {stats.p90_words} words")
 
@@ -152,7 +162,7 @@ def size_choices(stats: TextStats, vectors_dim: int | None) -> list[Choice]:
     pretrained vectors' size), a BiLSTM read out by max pooling over time, dropout against small data.
 
     Example:
-        >>> stats = TextStats(2000, 5, 1.0, 6, 12, 30, "latin", 0, 3000, 0.6)
+        >>> stats = TextStats(2000, 5, 1.0, 6, 12, 30, "latin", 0, 3000, 0.6, 60)
         >>> [c.value for c in size_choices(stats, None)][:2]
         [64, 96]
     """
@@ -181,7 +191,7 @@ def schedule_choices(stats: TextStats) -> list[Choice]:
     stopping on validation accuracy with the best model restored.
 
     Example:
-        >>> stats = TextStats(40000, 2, 1.0, 12, 25, 50, "korean", 1, 90000, 0.6)
+        >>> stats = TextStats(40000, 2, 1.0, 12, 25, 50, "korean", 1, 90000, 0.6, 100)
         >>> [c.value for c in schedule_choices(stats)][:2]
         [64, 5]
     """
@@ -207,7 +217,7 @@ def vectors_choice(stats: TextStats, available: str | None) -> Choice | None:
     """English (Latin-script) text uses the installed GloVe package when there is one.
 
     Example:
-        >>> vectors_choice(TextStats(100, 2, 1.0, 5, 9, 30, "latin", 0, 500, 0.5), "glove").value
+        >>> vectors_choice(TextStats(100, 2, 1.0, 5, 9, 30, "latin", 0, 500, 0.5, 50), "glove").value
         'glove'
     """
     if stats.script != "latin" or available is None:
@@ -215,13 +225,17 @@ def vectors_choice(stats: TextStats, available: str | None) -> Choice | None:
     return Choice("data.embeddings", available, "English text and GloVe is installed: pretrained vectors")
 
 
-def choose_recipe(stats: TextStats, vectors: str | None, vectors_dim: int | None = None) -> list[Choice]:
+def choose_recipe(
+    stats: TextStats, vectors: str | None, vectors_dim: int | None = None, tokenizer: str | None = None
+) -> list[Choice]:
     """Every choice of the default recipe for data with ``stats``; ``vectors``: an installed vector
-    package (None: none), ``vectors_dim`` its dimension."""
+    package (None: none), ``vectors_dim`` its dimension; ``tokenizer``: the one the config gives (None:
+    the recipe chooses it), which the length is counted in."""
     chosen = vectors_choice(stats, vectors)
+    tokens = tokenizer_choices(stats)
     return [
-        *tokenizer_choices(stats),
-        length_choice(stats),
+        *tokens,
+        length_choice(stats, tokenizer or tokens[0].value),
         *([chosen] if chosen else []),
         *size_choices(stats, vectors_dim if chosen else None),
         *schedule_choices(stats),
@@ -312,6 +326,7 @@ def default_recipe(config: Any, where: str = "config") -> tuple[Any, list[Choice
     if source is None and "data.embeddings" not in given and stats.script == "latin":
         source = installed
     vectors_dim = vector_dimension(source) if source is not None else None
+    given_tokenizer = data.tokenizer if "data.tokenizer" in given else None
     fixed_dim = config.model.get("embedding_dim")
     if source is not None and data.embeddings is None and fixed_dim not in (None, vectors_dim):
         installed, source, vectors_dim = (
@@ -320,7 +335,7 @@ def default_recipe(config: Any, where: str = "config") -> tuple[Any, list[Choice
             None,
         )  # model.embedding_dim given: no vectors of another size
     choices = [Choice("recipe.stats", dataclasses.asdict(stats), "measured on the training split"),
-               *choose_recipe(stats, installed, vectors_dim)]  # fmt: skip
+               *choose_recipe(stats, installed, vectors_dim, given_tokenizer)]  # fmt: skip
     sections = {"data": dict(config.data), "model": dict(config.model), "train": {}}
     sections, applied = apply_choices(sections, choices[1:], given)
     train_config = dataclasses.replace(config.train, **sections["train"])
