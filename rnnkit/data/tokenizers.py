@@ -1,4 +1,5 @@
-"""Text -> tokens: characters, words, Korean morphemes and trained subwords; Unicode-safe.
+"""Text -> tokens: characters, words, words with Hangul as syllables, Korean morphemes and trained
+subwords; Unicode-safe.
 
 Every tokenizer NFC-normalises first, so the same text typed on different systems gives the same tokens: an
 ``e`` followed by a combining acute accent (NFD, as macOS file names store it) becomes ``é``, and Hangul
@@ -150,6 +151,63 @@ def _require(module: str, extra: str, user: str) -> Any:
         ) from error
 
 
+def _is_hangul(ch: str) -> bool:
+    """A Hangul syllable or jamo (U+AC00-D7A3, U+1100-11FF, U+3130-318F)."""
+    return "\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f"
+
+
+class SyllableTokenizer(Tokenizer):
+    """Words for every script but Hangul, syllables for Hangul: the word tokens of :class:`WordTokenizer`,
+    except that a word with Hangul in it becomes its characters, and a space token ``" "`` stands where
+    white space separates such a word from its neighbour.
+
+    Korean attaches particles and endings to its words (``영화가``, ``영화는``, ``영화를``), so whole words
+    are sparse; syllables are few and shared (``영``, ``화``). On Korean text this reads what
+    :class:`CharTokenizer` reads (the space tokens keep the word boundaries), while Latin words stay whole,
+    as word vectors need them: for Korean, English and mixed texts alike.
+
+    Example:
+        >>> tok = SyllableTokenizer(lowercase=True)
+        >>> tok.tokenize("영화가 정말 Good!")
+        ['영', '화', '가', ' ', '정', '말', ' ', 'good', '!']
+        >>> tok.detokenize(tok.tokenize("영화가 정말 재밌어요"))
+        '영화가 정말 재밌어요'
+    """
+
+    kind = "syllable"
+    options = ("lowercase",)
+
+    def __init__(self, lowercase: bool = False) -> None:
+        self.lowercase = bool(lowercase)
+
+    def tokenize(self, text: str) -> list[str]:
+        text = nfc(text)
+        text = text.lower() if self.lowercase else text
+        tokens: list[str] = []
+        end, previous_hangul = 0, False
+        for match in _word_pattern().finditer(text):
+            word = match.group()
+            hangul = any(_is_hangul(ch) for ch in word)
+            if tokens and match.start() > end and (hangul or previous_hangul):
+                tokens.append(" ")
+            tokens.extend(word if hangul else [word])
+            end, previous_hangul = match.end(), hangul
+        return tokens
+
+    def detokenize(self, tokens: Iterable[str]) -> str:
+        """Syllables rejoin into their words and space tokens become spaces; other tokens are joined with
+        single spaces (the original spacing between them is not kept)."""
+        out = ""
+        for token in tokens:
+            if token == " ":
+                out += " "
+            elif out and out[-1] != " " and not (_is_hangul(token[0]) and _is_hangul(out[-1])):
+                out += " " + token
+            else:
+                out += token
+        return out
+
+
 @functools.lru_cache(maxsize=1)
 def _kiwi() -> Any:
     """One ``kiwipiepy.Kiwi`` per process: loading its model takes seconds (on first use)."""
@@ -295,7 +353,7 @@ class SubwordTokenizer(Tokenizer):
         return f"SubwordTokenizer(model={self.model!r}, vocab_size={self.vocab_size})"
 
 
-_SIMPLE = {cls.kind: cls for cls in (CharTokenizer, WordTokenizer, MorphemeTokenizer)}
+_SIMPLE = {cls.kind: cls for cls in (CharTokenizer, WordTokenizer, SyllableTokenizer, MorphemeTokenizer)}
 TOKENIZER_KINDS = (*_SIMPLE, "bpe", "unigram")
 
 

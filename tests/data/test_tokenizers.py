@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import sys
 import unicodedata
@@ -15,6 +16,7 @@ from rnnkit.data.tokenizers import (
     CharTokenizer,
     MorphemeTokenizer,
     SubwordTokenizer,
+    SyllableTokenizer,
     WordTokenizer,
     build_tokenizer,
     tokenizer_from_dict,
@@ -106,6 +108,54 @@ def test_word_tokens_cover_every_visible_character_in_order(text):
     normalized = unicodedata.normalize("NFC", text)
     assert "".join(tokens) == "".join(normalized.split())
     assert all(token and not any(c.isspace() for c in token) for token in tokens)
+
+
+# ------------------------------------------------------------------------------------------- syllables
+
+
+def test_syllable_tokenizer_splits_hangul_words_and_keeps_latin_words_whole():
+    tok = SyllableTokenizer(lowercase=True)
+    assert tok.tokenize("Who wrote Hamlet?") == ["who", "wrote", "hamlet", "?"]  # as WordTokenizer
+    assert tok.tokenize("영화가  정말!") == ["영", "화", "가", " ", "정", "말", "!"]  # one space token
+    assert tok.tokenize("나는 Python이 좋아") == [
+        "나",
+        "는",
+        " ",
+        "p",
+        "y",
+        "t",
+        "h",
+        "o",
+        "n",
+        "이",
+        " ",
+        "좋",
+        "아",
+    ]
+    assert tok.tokenize("I love 서울") == ["i", "love", " ", "서", "울"]
+    assert tok.tokenize("\u1112\u1161\u11ab") == ["한"]  # jamo compose first (NFC)
+    assert tok.tokenize("") == [] and tok.tokenize("  ") == []
+
+
+@settings(max_examples=80, deadline=None)
+@given(TEXT)
+def test_syllable_tokens_are_the_word_tokens_with_hangul_words_spelt_out(text):
+    tokens = SyllableTokenizer().tokenize(text)
+    spelt = [t for w in WordTokenizer().tokenize(text) for t in (list(w) if any("\uac00" <= c <= "\ud7a3"
+             or "\u1100" <= c <= "\u11ff" for c in w) else [w])]  # fmt: skip
+    assert [t for t in tokens if t != " "] == spelt
+    assert tokens[:1] != [" "] and tokens[-1:] != [" "]  # space tokens only between words
+    assert all(a != " " or b != " " for a, b in itertools.pairwise(tokens))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3), min_size=1, max_size=5),
+                min_size=1, max_size=6))  # fmt: skip
+def test_syllable_tokens_of_korean_words_are_its_characters_and_rejoin_to_the_text(words):
+    text = " ".join(words)
+    tokens = SyllableTokenizer().tokenize(text)
+    assert tokens == CharTokenizer().tokenize(text)  # on Korean words: what the character model reads
+    assert SyllableTokenizer().detokenize(tokens) == text
 
 
 # ------------------------------------------------------------------------------------------- morphemes
@@ -207,6 +257,7 @@ def test_subword_bad_arguments():
     [
         ("char", {}),
         ("word", {"lowercase": True}),
+        ("syllable", {"lowercase": True}),
         pytest.param("morpheme", {"with_tags": True}, marks=needs_kiwi),
         pytest.param("morpheme", {"with_tags": False, "separator": "|"}, marks=needs_kiwi),
         ("bpe", {"texts": CORPUS, "vocab_size": 70}),

@@ -25,9 +25,10 @@ class ClassificationData:
         format, text_column, label_column: how to read tables (``dataset="table"``, own files and
             ``train_table``): csv, tsv or jsonl; None: by each file's suffix (tsv for other suffixes).
         languages: the chatterbot corpus' languages.
-        tokenizer: ``char``, ``word`` (Unicode-aware, NFC), ``morpheme`` (Korean, kiwipiepy), ``bpe`` or
-            ``unigram`` (trained on the training texts, ``subword_vocab_size`` pieces).
-        lowercase: for char and word tokens.
+        tokenizer: ``char``, ``word`` (Unicode-aware, NFC), ``syllable`` (words, with Hangul words as
+            syllables: for Korean and mixed Korean / English text), ``morpheme`` (Korean, kiwipiepy),
+            ``bpe`` or ``unigram`` (trained on the training texts, ``subword_vocab_size`` pieces).
+        lowercase: for char, word and syllable tokens.
         max_vocab, min_freq: vocabulary limits (specials included in ``max_vocab``).
         max_length: tokens kept per text (the first ones); None: all.
         characters: also give the model each token's characters (a CharCNN over them joins the token's
@@ -69,7 +70,7 @@ class ClassificationData:
     text_column: str = "text"
     label_column: str = "label"
     languages: tuple[str, ...] = ("korean", "english")
-    tokenizer: Literal["char", "word", "morpheme", "bpe", "unigram"] = "word"
+    tokenizer: Literal["char", "word", "syllable", "morpheme", "bpe", "unigram"] = "word"
     lowercase: bool = True
     subword_vocab_size: int = 8000
     max_vocab: int | None = 30000

