@@ -1,23 +1,38 @@
 """Time to accuracy: the seed's text classifier (Embedding -> Conv1D -> MaxPool1D -> LSTM -> Dense, rnnkit's
-``conv_lstm`` preset) trained to the same validation accuracy by rnnkit's runner and by a hand-written
-PyTorch loop (and Keras 3 where installed), with the same tokens, vocabulary, splits and hyperparameters.
+``conv_lstm`` preset) trained to the same validation accuracy by rnnkit's runner, by a hand-written PyTorch
+loop and by Keras 3, with the same tokens, vocabulary, splits and hyperparameters.
 
     python benchmarks/time_to_accuracy.py [--datasets nsmc sst2] [--repeats R] [--target nsmc=0.78]
-                                          [--epochs N] [--markdown PATH]
+                                          [--epochs N] [--markdown PATH] [--keras-python PATH]
     python benchmarks/time_to_accuracy.py --quick     # a tiny synthetic set, 2 epochs: CI, not timed
 
-Each system trains in its own subprocess (2 torch threads), one after the other, alternating (rnnkit, hand,
-rnnkit, hand, ...). Time to target is measured from the start of training (after the data are tokenised,
-which both share: the hand loop encodes with rnnkit's task) to the end of the first per-epoch validation
-whose accuracy reaches the target; for rnnkit it is read from ``metrics.jsonl`` (the ``start`` event to
-the first ``eval`` event at or above the target), since rnnkit has no stop-at-target key: its run goes on
-to the epochs cap, and only the time to the target is reported. Peak RSS is the child's ``ru_maxrss``.
+Each system trains in its own subprocess, one after the other, alternating (rnnkit, hand, Keras, rnnkit,
+...). rnnkit and the hand loop run in this interpreter with 2 torch threads. Keras runs in
+``--keras-python PATH`` (default: this interpreter, where ``import keras`` works), with ``KERAS_BACKEND``
+from the environment, else ``jax`` (and ``JAX_PLATFORMS=cpu``); its process is pinned to 2 CPUs
+(``os.sched_setaffinity``), since XLA sizes its CPU thread pools from the CPUs a process may use and has
+no thread-count setting. Where neither has keras, its row is skipped with a note saying how to build the
+venv: ``python3 -m venv /work/kvenv && /work/kvenv/bin/pip install torch==2.13.0 && /work/kvenv/bin/pip
+install -e . keras jax jaxlib`` (torch pinned exactly, so pip does not pull a CUDA build; rnnkit is needed
+there too: the Keras child tokenises with rnnkit's task). A ``--keras-python`` where keras does not import
+is an error.
 
-Both sides: AdamW (weight decay 0.01 on matrices only in rnnkit; on all weights by hand, torch's default
-way), constant learning rate, no gradient clipping, no warm-up, the same batch size and epochs cap, seed 0.
-Differences of implementation, on purpose: rnnkit buckets batches by length and masks padding; the hand
-loop shuffles, pads each batch to its longest text and reads the LSTM output at each text's last real
-(pooled) step, as the tutorials do.
+Time to target is measured from the start of training (after the data are tokenised, which all share: the
+hand loop and Keras encode with rnnkit's task) to the end of the first per-epoch validation whose accuracy
+reaches the target; for rnnkit it is read from ``metrics.jsonl`` (the ``start`` event to the first
+``eval`` event at or above the target), since rnnkit has no stop-at-target key: its run goes on to the
+epochs cap, and only the time to the target is reported. Keras's time includes XLA's compilation of its
+train and eval steps (in its first epoch). Peak RSS is each child's ``ru_maxrss`` (every child imports
+torch and rnnkit for the tokens; the Keras child holds its backend besides).
+
+All: AdamW (weight decay 0.01 on matrices only in rnnkit; on all weights by hand and in Keras, their
+default way; eps 1e-8), constant learning rate, no gradient clipping, no warm-up, the same batch size for
+training and validation, the same epochs cap, seed 0. Differences of implementation, on purpose: rnnkit
+buckets batches by length and masks padding; the hand loop shuffles, pads each batch to its longest text
+and reads the LSTM output at each text's last real (pooled) step, as the tutorials do; Keras shuffles and
+pads every text to ``max_length`` (one static shape for XLA), zeroes the padding's embeddings and
+convolution outputs and gives the LSTM the pooled mask (its output: the last real pooled step), so its
+logits equal those of the unpadded text, as rnnkit's do. Each framework initialises weights its own way.
 """
 
 from __future__ import annotations
