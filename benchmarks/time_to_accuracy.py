@@ -235,9 +235,14 @@ def run_hand(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
     return at_target(curve, spec["target"])
 
 
-def keras_classifier(preset: Any, vocab_size: int, num_classes: int, length: int) -> Any:
+def keras_classifier(preset: Any, vocab_size: int, num_classes: int, length: int, init: str = "keras") -> Any:
     """The ``conv_lstm`` classifier of rnnkit's ``preset`` (a ClassifierConfig) as a Keras 3 model of
     ``(B, length)`` int32 ids, padded with 0 after each text, to ``(B, num_classes)`` logits.
+
+    ``init="keras"``: Keras's default initialisers (embedding U(-0.05, 0.05), Glorot kernels, orthogonal
+    recurrent kernel, forget bias 1); ``"torch"``: torch's defaults, as rnnkit and the hand loop have them
+    (embedding N(0, 1); every other weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the LSTM's with
+    fan_in = H; torch's LSTM has two biases, each so drawn, Keras one).
 
     Padding is zeroed after the embedding (rnnkit's ``padding_idx=0``) and after the relu convolution
     (relu >= 0, so a zero never wins a pooling window that holds a real step: rnnkit's -inf fill gives the
@@ -246,17 +251,32 @@ def keras_classifier(preset: Any, vocab_size: int, num_classes: int, length: int
     import keras
     from keras import ops
 
-    pool = preset.conv.pool_size
+    if init not in ("keras", "torch"):
+        raise ValueError(f"keras_classifier: init must be 'keras' or 'torch', got {init!r}")
+    pool, kernel, hidden = preset.conv.pool_size, preset.conv.kernel_sizes[0], preset.rnn.hidden_size
+
+    def torch_like(fan_in: int, *names: str) -> dict[str, Any]:
+        """torch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the named initialisers (init="torch")."""
+        bound = fan_in**-0.5
+        uniform = keras.initializers.RandomUniform(-bound, bound)
+        return {name: uniform for name in names} if init == "torch" else {}
+
+    normal = keras.initializers.RandomNormal(0.0, 1.0)
+    embedding = {"embeddings_initializer": normal} if init == "torch" else {}
+    conv = torch_like(kernel * preset.embedding_dim, "kernel_initializer", "bias_initializer")
+    lstm = torch_like(hidden, "kernel_initializer", "recurrent_initializer", "bias_initializer")
+    lstm |= {"unit_forget_bias": False} if init == "torch" else {}
+    head = torch_like(hidden, "kernel_initializer", "bias_initializer")
     ids = keras.Input((length,), dtype="int32")
     valid = ops.expand_dims(ops.cast(ops.not_equal(ids, 0), "float32"), -1)  # (B, T, 1)
-    x = keras.layers.Embedding(vocab_size, preset.embedding_dim)(ids) * valid
+    x = keras.layers.Embedding(vocab_size, preset.embedding_dim, **embedding)(ids) * valid
     x = keras.layers.Dropout(preset.embedding_dropout)(x)
-    x = keras.layers.Conv1D(preset.conv.channels, preset.conv.kernel_sizes[0], padding="same",
-                            activation="relu")(x) * valid  # fmt: skip
+    x = keras.layers.Conv1D(preset.conv.channels, kernel, padding="same", activation="relu", **conv)(x)
+    x = x * valid
     x = keras.layers.MaxPooling1D(pool, padding="same")(x)  # ceil(T / pool) steps, as ceil_mode
     pooled_valid = ops.squeeze(keras.layers.MaxPooling1D(pool, padding="same")(valid), -1) > 0
-    x = keras.layers.LSTM(preset.rnn.hidden_size)(x, mask=pooled_valid)
-    return keras.Model(ids, keras.layers.Dense(num_classes)(x))
+    x = keras.layers.LSTM(hidden, **lstm)(x, mask=pooled_valid)
+    return keras.Model(ids, keras.layers.Dense(num_classes, **head)(x))
 
 
 def run_keras(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -276,7 +296,8 @@ def run_keras(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
         return ids, np.array([label for _, label in items], dtype="int32")
 
     keras.utils.set_random_seed(0)
-    model = keras_classifier(task.model_config(), len(task.vocab), len(task.labels), length)
+    init = spec.get("keras_init", "keras")
+    model = keras_classifier(task.model_config(), len(task.vocab), len(task.labels), length, init)
     optimizer = keras.optimizers.AdamW(spec["lr"], weight_decay=0.01, epsilon=1e-8)  # torch's eps
     model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])  # fmt: skip
@@ -289,7 +310,7 @@ def run_keras(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
         curve.append((time.perf_counter() - started, float(scores["accuracy"])))
         if curve[-1][1] >= spec["target"]:
             break
-    return {**at_target(curve, spec["target"]), "versions": keras_versions()}
+    return {**at_target(curve, spec["target"]), "versions": f"{keras_versions()}, {init}'s initialisers"}
 
 
 def keras_versions() -> str:
@@ -439,6 +460,9 @@ def main() -> None:
     parser.add_argument("--keras-python", metavar="PATH",
                         help="the interpreter (a venv with keras and its backend) that runs the Keras 3 "
                         "child; default: this one, where keras imports")  # fmt: skip
+    parser.add_argument("--keras-init", choices=["keras", "torch"], default="keras",
+                        help="the Keras model's initialisers: Keras's defaults, or torch's (a diagnostic: "
+                        "does the initialisation explain Keras's epochs to target?)")  # fmt: skip
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -464,6 +488,7 @@ def main() -> None:
                      for name in args.datasets}  # fmt: skip
         if args.epochs:
             specs = {name: {**spec, "epochs": args.epochs} for name, spec in specs.items()}
+        specs = {name: {**spec, "keras_init": args.keras_init} for name, spec in specs.items()}
         results: dict[str, dict[str, dict[str, Any]]] = {}
         for name, spec in specs.items():
             runs: dict[str, list[dict[str, Any]]] = {system: [] for system in systems}

@@ -61,3 +61,26 @@ def test_quick_run_has_a_keras_row(tmp_path):
     assert rows["hand loop (torch.nn)"][5] in ("1.00x", "-")
     assert f"keras {keras.__version__}, backend {keras.backend.backend()}" in text
     assert "note: keras is not installed" not in text
+
+
+def test_keras_classifier_torch_init_draws_torch_defaults():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from time_to_accuracy import keras_classifier
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    import numpy as np
+
+    from rnnkit.models.classifier import ClassifierConfig
+
+    preset = ClassifierConfig.conv_lstm(400, 2, embedding_dim=16, channels=8, hidden_size=25)
+    keras.utils.set_random_seed(0)
+    weights = {w.path: np.asarray(w) for w in keras_classifier(preset, 400, 2, 20, init="torch").weights}
+    embedding = next(v for k, v in weights.items() if "embedding" in k)
+    assert 0.9 < embedding.std() < 1.1  # N(0, 1), not Keras's U(-0.05, 0.05)
+    lstm = [v for k, v in weights.items() if "lstm" in k]
+    assert lstm and all(np.abs(v).max() <= 25**-0.5 + 1e-7 for v in lstm)
+    assert max(np.abs(v).max() for v in lstm) > 0.9 * 25**-0.5  # uniform up to the bound, no forget bias 1
+    keras.utils.set_random_seed(0)
+    default = {w.path: np.asarray(w) for w in keras_classifier(preset, 400, 2, 20).weights}
+    assert np.abs(next(v for k, v in default.items() if "embedding" in k)).max() <= 0.05
