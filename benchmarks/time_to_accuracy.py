@@ -4,6 +4,7 @@ loop and by Keras 3, with the same tokens, vocabulary, splits and hyperparameter
 
     python benchmarks/time_to_accuracy.py [--datasets nsmc sst2] [--repeats R] [--target nsmc=0.78]
                                           [--epochs N] [--markdown PATH] [--keras-python PATH]
+                                          [--keras-init keras|torch]
     python benchmarks/time_to_accuracy.py --quick     # a tiny synthetic set, 2 epochs: CI, not timed
 
 Each system trains in its own subprocess, one after the other, alternating (rnnkit, hand, Keras, rnnkit,
@@ -15,7 +16,8 @@ no thread-count setting. Where neither has keras, its row is skipped with a note
 venv: ``python3 -m venv /work/kvenv && /work/kvenv/bin/pip install torch==2.13.0 && /work/kvenv/bin/pip
 install -e . keras jax jaxlib`` (torch pinned exactly, so pip does not pull a CUDA build; rnnkit is needed
 there too: the Keras child tokenises with rnnkit's task). A ``--keras-python`` where keras does not import
-is an error.
+is an error. ``--keras-init torch``, a diagnostic, gives the Keras model torch's default initialisers
+(:func:`keras_classifier`) instead of Keras's.
 
 Time to target is measured from the start of training (after the data are tokenised, which all share: the
 hand loop and Keras encode with rnnkit's task) to the end of the first per-epoch validation whose accuracy
