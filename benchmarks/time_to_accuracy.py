@@ -1,23 +1,40 @@
 """Time to accuracy: the seed's text classifier (Embedding -> Conv1D -> MaxPool1D -> LSTM -> Dense, rnnkit's
-``conv_lstm`` preset) trained to the same validation accuracy by rnnkit's runner and by a hand-written
-PyTorch loop (and Keras 3 where installed), with the same tokens, vocabulary, splits and hyperparameters.
+``conv_lstm`` preset) trained to the same validation accuracy by rnnkit's runner, by a hand-written PyTorch
+loop and by Keras 3, with the same tokens, vocabulary, splits and hyperparameters.
 
     python benchmarks/time_to_accuracy.py [--datasets nsmc sst2] [--repeats R] [--target nsmc=0.78]
-                                          [--epochs N] [--markdown PATH]
+                                          [--epochs N] [--markdown PATH] [--keras-python PATH]
+                                          [--keras-init keras|torch]
     python benchmarks/time_to_accuracy.py --quick     # a tiny synthetic set, 2 epochs: CI, not timed
 
-Each system trains in its own subprocess (2 torch threads), one after the other, alternating (rnnkit, hand,
-rnnkit, hand, ...). Time to target is measured from the start of training (after the data are tokenised,
-which both share: the hand loop encodes with rnnkit's task) to the end of the first per-epoch validation
-whose accuracy reaches the target; for rnnkit it is read from ``metrics.jsonl`` (the ``start`` event to
-the first ``eval`` event at or above the target), since rnnkit has no stop-at-target key: its run goes on
-to the epochs cap, and only the time to the target is reported. Peak RSS is the child's ``ru_maxrss``.
+Each system trains in its own subprocess, one after the other, alternating (rnnkit, hand, Keras, rnnkit,
+...). rnnkit and the hand loop run in this interpreter with 2 torch threads. Keras runs in
+``--keras-python PATH`` (default: this interpreter, where ``import keras`` works), with ``KERAS_BACKEND``
+from the environment, else ``jax`` (and ``JAX_PLATFORMS=cpu``); its process is pinned to 2 CPUs
+(``os.sched_setaffinity``), since XLA sizes its CPU thread pools from the CPUs a process may use and has
+no thread-count setting. Where neither has keras, its row is skipped with a note saying how to build the
+venv: ``python3 -m venv /work/kvenv && /work/kvenv/bin/pip install torch==2.13.0 && /work/kvenv/bin/pip
+install -e . keras jax jaxlib`` (torch pinned exactly, so pip does not pull a CUDA build; rnnkit is needed
+there too: the Keras child tokenises with rnnkit's task). A ``--keras-python`` where keras does not import
+is an error. ``--keras-init torch``, a diagnostic, gives the Keras model torch's default initialisers
+(:func:`keras_classifier`) instead of Keras's.
 
-Both sides: AdamW (weight decay 0.01 on matrices only in rnnkit; on all weights by hand, torch's default
-way), constant learning rate, no gradient clipping, no warm-up, the same batch size and epochs cap, seed 0.
-Differences of implementation, on purpose: rnnkit buckets batches by length and masks padding; the hand
-loop shuffles, pads each batch to its longest text and reads the LSTM output at each text's last real
-(pooled) step, as the tutorials do.
+Time to target is measured from the start of training (after the data are tokenised, which all share: the
+hand loop and Keras encode with rnnkit's task) to the end of the first per-epoch validation whose accuracy
+reaches the target; for rnnkit it is read from ``metrics.jsonl`` (the ``start`` event to the first
+``eval`` event at or above the target), since rnnkit has no stop-at-target key: its run goes on to the
+epochs cap, and only the time to the target is reported. Keras's time includes XLA's compilation of its
+train and eval steps (in its first epoch). Peak RSS is each child's ``ru_maxrss`` (every child imports
+torch and rnnkit for the tokens; the Keras child holds its backend besides).
+
+All: AdamW (weight decay 0.01 on matrices only in rnnkit; on all weights by hand and in Keras, their
+default way; eps 1e-8), constant learning rate, no gradient clipping, no warm-up, the same batch size for
+training and validation, the same epochs cap, seed 0. Differences of implementation, on purpose: rnnkit
+buckets batches by length and masks padding; the hand loop shuffles, pads each batch to its longest text
+and reads the LSTM output at each text's last real (pooled) step, as the tutorials do; Keras shuffles and
+pads every text to ``max_length`` (one static shape for XLA), zeroes the padding's embeddings and
+convolution outputs and gives the LSTM the pooled mask (its output: the last real pooled step), so its
+logits equal those of the unpadded text, as rnnkit's do. Each framework initialises weights its own way.
 """
 
 from __future__ import annotations
@@ -38,7 +55,15 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("RNNKIT_SHARED_DATA") or REPO.parent / "shared" / "data")  # or --data DIR
 THREADS = 2
-KERAS_NOTE = "note: keras is not installed; its row is skipped (pip install keras tensorflow)"
+KERAS = "Keras 3"
+KERAS_NOTE = (
+    "note: keras is not installed; its row is skipped. To get it, a venv of its own (torch exactly as here, "
+    "so pip does not pull a CUDA build): python3 -m venv /work/kvenv && /work/kvenv/bin/pip install "
+    "torch==2.13.0 && /work/kvenv/bin/pip install -e . keras jax jaxlib; then --keras-python "
+    "/work/kvenv/bin/python"
+)
+# the Keras child's backend, unless the caller's environment names one: JAX, on the CPU
+KERAS_ENV = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
 
 # per dataset: the data section, the batch size, lr, epochs cap and the default target (validation accuracy)
 DATASETS: dict[str, dict[str, Any]] = {
@@ -116,6 +141,7 @@ def run_rnnkit(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
 def at_target(curve: list[tuple[float, float]], target: float) -> dict[str, Any]:
     """The first (seconds, accuracy) of ``curve`` (one per epoch) at or above ``target``; else the last."""
     accuracies = [round(accuracy, 4) for _, accuracy in curve]
+    times = [round(seconds, 1) for seconds, _ in curve]  # seconds since the start at each epoch's end
     for epoch, (seconds, accuracy) in enumerate(curve, 1):
         if accuracy >= target:
             return {
@@ -124,6 +150,7 @@ def at_target(curve: list[tuple[float, float]], target: float) -> dict[str, Any]
                 "accuracy": accuracy,
                 "reached": True,
                 "curve": accuracies,
+                "times": times,
             }
     seconds, accuracy = curve[-1]
     return {
@@ -132,6 +159,7 @@ def at_target(curve: list[tuple[float, float]], target: float) -> dict[str, Any]
         "accuracy": accuracy,
         "reached": False,
         "curve": accuracies,
+        "times": times,
     }
 
 
@@ -209,49 +237,109 @@ def run_hand(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
     return at_target(curve, spec["target"])
 
 
+def keras_classifier(preset: Any, vocab_size: int, num_classes: int, length: int, init: str = "keras") -> Any:
+    """The ``conv_lstm`` classifier of rnnkit's ``preset`` (a ClassifierConfig) as a Keras 3 model of
+    ``(B, length)`` int32 ids, padded with 0 after each text, to ``(B, num_classes)`` logits.
+
+    ``init="keras"``: Keras's default initialisers (embedding U(-0.05, 0.05), Glorot kernels, orthogonal
+    recurrent kernel, forget bias 1); ``"torch"``: torch's defaults, as rnnkit and the hand loop have them
+    (embedding N(0, 1); every other weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the LSTM's with
+    fan_in = H; torch's LSTM has two biases, each so drawn, Keras one).
+
+    Padding is zeroed after the embedding (rnnkit's ``padding_idx=0``) and after the relu convolution
+    (relu >= 0, so a zero never wins a pooling window that holds a real step: rnnkit's -inf fill gives the
+    same maximum), and the LSTM gets the pooled mask, so its output is each text's state at its last real
+    pooled step: the logits do not depend on ``length``."""
+    import keras
+    from keras import ops
+
+    if init not in ("keras", "torch"):
+        raise ValueError(f"keras_classifier: init must be 'keras' or 'torch', got {init!r}")
+    pool, kernel, hidden = preset.conv.pool_size, preset.conv.kernel_sizes[0], preset.rnn.hidden_size
+
+    def torch_like(fan_in: int, *names: str) -> dict[str, Any]:
+        """torch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the named initialisers (init="torch")."""
+        bound = fan_in**-0.5
+        uniform = keras.initializers.RandomUniform(-bound, bound)
+        return {name: uniform for name in names} if init == "torch" else {}
+
+    normal = keras.initializers.RandomNormal(0.0, 1.0)
+    embedding = {"embeddings_initializer": normal} if init == "torch" else {}
+    conv = torch_like(kernel * preset.embedding_dim, "kernel_initializer", "bias_initializer")
+    lstm = torch_like(hidden, "kernel_initializer", "recurrent_initializer", "bias_initializer")
+    lstm |= {"unit_forget_bias": False} if init == "torch" else {}
+    head = torch_like(hidden, "kernel_initializer", "bias_initializer")
+    ids = keras.Input((length,), dtype="int32")
+    valid = ops.expand_dims(ops.cast(ops.not_equal(ids, 0), "float32"), -1)  # (B, T, 1)
+    x = keras.layers.Embedding(vocab_size, preset.embedding_dim, **embedding)(ids) * valid
+    x = keras.layers.Dropout(preset.embedding_dropout)(x)
+    x = keras.layers.Conv1D(preset.conv.channels, kernel, padding="same", activation="relu", **conv)(x)
+    x = x * valid
+    x = keras.layers.MaxPooling1D(pool, padding="same")(x)  # ceil(T / pool) steps, as ceil_mode
+    pooled_valid = ops.squeeze(keras.layers.MaxPooling1D(pool, padding="same")(valid), -1) > 0
+    x = keras.layers.LSTM(hidden, **lstm)(x, mask=pooled_valid)
+    return keras.Model(ids, keras.layers.Dense(num_classes, **head)(x))
+
+
 def run_keras(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """Keras 3: the same layers (Embedding, Conv1D same, MaxPooling1D, LSTM with masking off, Dense)."""
+    """Keras 3 (any backend; the benchmark's venv uses JAX): :func:`keras_classifier`, ``model.fit`` one
+    epoch at a time (shuffled), ``model.evaluate`` after each. Texts are padded after their end to
+    ``max_length``: one static shape, what XLA compiles for (plus the last, smaller batch)."""
     import keras
     import numpy as np
 
     task, splits = encoded_splits(spec, folder)
-    preset = task.model_config()
     length = spec["data"]["max_length"]
 
     def arrays(items: list[tuple[list[int], int]]) -> tuple[Any, Any]:
-        ids = np.zeros((len(items), length), dtype="int32")
+        ids = np.zeros((len(items), length), dtype="int32")  # task.encode keeps <= max_length ids
         for row, (tokens, _) in enumerate(items):
-            ids[row, : len(tokens)] = tokens[:length]
-        return ids, np.array([label for _, label in items])
+            ids[row, : len(tokens)] = tokens
+        return ids, np.array([label for _, label in items], dtype="int32")
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.layers.Embedding(len(task.vocab), preset.embedding_dim),
-        keras.layers.Dropout(preset.embedding_dropout),
-        keras.layers.Conv1D(preset.conv.channels, preset.conv.kernel_sizes[0], padding="same",
-                            activation="relu"),
-        keras.layers.MaxPooling1D(preset.conv.pool_size, padding="same"),
-        keras.layers.LSTM(preset.rnn.hidden_size),
-        keras.layers.Dense(len(task.labels)),
-    ])  # fmt: skip
-    model.compile(optimizer=keras.optimizers.AdamW(spec["lr"], weight_decay=0.01), metrics=["accuracy"],
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))  # fmt: skip
-    (x, y), (vx, vy) = arrays(splits["train"]), arrays(splits["val"])
+    init = spec.get("keras_init", "keras")
+    model = keras_classifier(task.model_config(), len(task.vocab), len(task.labels), length, init)
+    optimizer = keras.optimizers.AdamW(spec["lr"], weight_decay=0.01, epsilon=1e-8)  # torch's eps
+    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])  # fmt: skip
+    (x_train, y_train), (x_val, y_val) = arrays(splits["train"]), arrays(splits["val"])
     curve: list[tuple[float, float]] = []
     started = time.perf_counter()
     for _ in range(spec["epochs"]):
-        model.fit(x, y, batch_size=spec["batch_size"], epochs=1, verbose=0, shuffle=True)
-        curve.append((time.perf_counter() - started, float(model.evaluate(vx, vy, verbose=0)[1])))
+        model.fit(x_train, y_train, batch_size=spec["batch_size"], epochs=1, verbose=0, shuffle=True)
+        scores = model.evaluate(x_val, y_val, batch_size=spec["batch_size"], verbose=0, return_dict=True)
+        curve.append((time.perf_counter() - started, float(scores["accuracy"])))
         if curve[-1][1] >= spec["target"]:
             break
-    return at_target(curve, spec["target"])
+    return {**at_target(curve, spec["target"]), "versions": f"{keras_versions()}, {init}'s initialisers"}
 
 
-SYSTEMS = {"rnnkit": run_rnnkit, "hand loop (torch.nn)": run_hand, "Keras 3": run_keras}
+def keras_versions() -> str:
+    """``keras 3.x (backend jax 0.y)``: what the Keras row ran with."""
+    import importlib.metadata
+
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        version = importlib.metadata.version(backend)
+    except importlib.metadata.PackageNotFoundError:
+        version = "?"
+    return f"keras {keras.__version__}, backend {backend} {version}"
+
+
+SYSTEMS = {"rnnkit": run_rnnkit, "hand loop (torch.nn)": run_hand, KERAS: run_keras}
 
 
 def child(system: str, spec: dict[str, Any]) -> None:
-    """One system's run, in this process; prints its result as the last line of JSON."""
+    """One system's run, in this process; prints its result as the last line of JSON.
+
+    torch gets ``THREADS`` threads. Keras's backends have no thread-count setting that holds for every
+    op (XLA sizes its CPU thread pools from the CPUs the process may run on), so its child is pinned to
+    ``THREADS`` CPUs, before the backend loads."""
+    if system == KERAS:
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:THREADS])
     import torch
 
     torch.set_num_threads(THREADS)
@@ -261,18 +349,32 @@ def child(system: str, spec: dict[str, Any]) -> None:
 
 
 # ----- the parent: alternate the systems, report ------------------------------------------------------------
-def keras_available() -> bool:
-    try:
-        import keras  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def spawn(system: str, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", system, "--spec", json.dumps(spec)]
+def child_env(system: str) -> dict[str, str]:
+    """The environment of a child: this one, the repository first on PYTHONPATH, Keras's backend."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
+    return {**KERAS_ENV, **env} if system == KERAS else env
+
+
+def keras_python(given: str | None) -> str | None:
+    """The interpreter that runs the Keras child: ``given`` (an error if keras does not import there),
+    else this one if keras imports here, else None (the row is skipped)."""
+    python = given or sys.executable
+    probe = [python, "-c", "import keras, rnnkit"]
+    try:
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=300, env=child_env(KERAS))
+    except OSError as error:
+        raise SystemExit(f"--keras-python {python}: cannot run it ({error})") from None
+    if done.returncode == 0:
+        return python
+    if given:
+        raise SystemExit(f"--keras-python {given}: keras (or rnnkit) does not import:\n{done.stderr[-2000:]}")
+    return None
+
+
+def spawn(system: str, spec: dict[str, Any], timeout: float, python: str = sys.executable) -> dict[str, Any]:
+    command = [python, __file__, "--child", system, "--spec", json.dumps(spec)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                          env=child_env(system))  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"{system} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -283,7 +385,15 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "epochs": statistics.median(r["epochs"] for r in runs),
             "accuracy": statistics.median(r["accuracy"] for r in runs),
             "reached": all(r["reached"] for r in runs),
-            "rss_mib": max(r["rss_mib"] for r in runs)}  # fmt: skip
+            "rss_mib": max(r["rss_mib"] for r in runs),
+            **({"versions": runs[0]["versions"]} if "versions" in runs[0] else {})}  # fmt: skip
+
+
+def ratio(row: dict[str, Any], peer: dict[str, Any] | None) -> str:
+    """``row``'s time over ``peer``'s, or "-" where either did not reach the target."""
+    if peer is None or not (row["reached"] and peer["reached"]):
+        return "-"
+    return f"{row['seconds'] / peer['seconds']:.2f}x"
 
 
 def table(results: dict[str, dict[str, dict[str, Any]]], specs: dict[str, dict[str, Any]], repeats: int,
@@ -293,16 +403,19 @@ def table(results: dict[str, dict[str, dict[str, Any]]], specs: dict[str, dict[s
              "above the target.", ""]  # fmt: skip
     for name, rows in results.items():
         spec = specs[name]
+        hand, keras = rows["hand loop (torch.nn)"], rows.get(KERAS)
+        extra, rule = (" time / Keras 3 |", "---|") if keras else ("", "")
         lines += [f"### {name}: target val accuracy {spec['target']:.2f} (batch {spec['batch_size']}, "
                   f"lr {spec['lr']}, AdamW, epochs cap {spec['epochs']})", "",
                   "| system | seconds to target | epochs to target | val accuracy at stop | peak RSS MiB "
-                  "| time / hand loop |", "|---|---|---|---|---|---|"]  # fmt: skip
-        hand = rows["hand loop (torch.nn)"]
+                  f"| time / hand loop |{extra}", f"|---|---|---|---|---|---|{rule}"]  # fmt: skip
         for system, row in rows.items():
             seconds = f"{row['seconds']:.1f}" if row["reached"] else f"not reached ({row['seconds']:.1f})"
-            ratio = f"{row['seconds'] / hand['seconds']:.2f}x" if row["reached"] and hand["reached"] else "-"
             lines.append(f"| {system} | {seconds} | {row['epochs']:g} | {row['accuracy']:.4f} | "
-                         f"{row['rss_mib']:.0f} | {ratio} |")  # fmt: skip
+                         f"{row['rss_mib']:.0f} | {ratio(row, hand)} |"
+                         + (f" {ratio(row, keras)} |" if keras else ""))  # fmt: skip
+        if keras:
+            lines.append(f"\nKeras 3: {keras['versions']}, its child pinned to {THREADS} CPUs.")
         lines.append("")
     return "\n".join(lines + notes) + "\n"
 
@@ -346,6 +459,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tiny synthetic set: a smoke test, not timed")
     parser.add_argument("--markdown", type=Path, help="write the table here")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per child run")
+    parser.add_argument("--keras-python", metavar="PATH",
+                        help="the interpreter (a venv with keras and its backend) that runs the Keras 3 "
+                        "child; default: this one, where keras imports")  # fmt: skip
+    parser.add_argument("--keras-init", choices=["keras", "torch"], default="keras",
+                        help="the Keras model's initialisers: Keras's defaults, or torch's (a diagnostic: "
+                        "does the initialisation explain Keras's epochs to target?)")  # fmt: skip
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -354,8 +473,11 @@ def main() -> None:
         return
     systems = ["rnnkit", "hand loop (torch.nn)"]
     notes = []
-    if keras_available():
-        systems.append("Keras 3")
+    pythons = {system: sys.executable for system in systems}
+    keras = keras_python(args.keras_python)
+    if keras:
+        systems.append(KERAS)
+        pythons[KERAS] = keras
     else:
         print(KERAS_NOTE)
         notes.append(KERAS_NOTE)
@@ -368,12 +490,13 @@ def main() -> None:
                      for name in args.datasets}  # fmt: skip
         if args.epochs:
             specs = {name: {**spec, "epochs": args.epochs} for name, spec in specs.items()}
+        specs = {name: {**spec, "keras_init": args.keras_init} for name, spec in specs.items()}
         results: dict[str, dict[str, dict[str, Any]]] = {}
         for name, spec in specs.items():
             runs: dict[str, list[dict[str, Any]]] = {system: [] for system in systems}
             for repeat in range(args.repeats):
                 for system in systems:
-                    run = spawn(system, spec, args.timeout)
+                    run = spawn(system, spec, args.timeout, pythons[system])
                     runs[system].append(run)
                     print(f"{name} repeat {repeat + 1} {system}: {json.dumps(run)}", flush=True)
             results[name] = {system: summarise(r) for system, r in runs.items()}

@@ -1,6 +1,7 @@
 """A smoke run of benchmarks/time_to_accuracy.py --quick: rnnkit and the hand loop both train the tiny
-synthetic set in their own processes and report a row each; Keras has a row or the skip note. No timing is
-asserted."""
+synthetic set in their own processes and report a row each; Keras has a row or the skip note, which says how
+to get it. No timing is asserted. An interpreter given to --keras-python where keras does not import is an
+error, not a silent skip (tests/bench/test_time_to_accuracy_keras.py runs the Keras row itself)."""
 
 import subprocess
 import sys
@@ -24,5 +25,16 @@ def test_time_to_accuracy_quick_mode_reports_every_system(tmp_path):
         assert float(row[1].removeprefix("not reached (").rstrip(")")) > 0, name
         assert 0 <= float(row[3]) <= 1, name
         assert float(row[4]) > 0, name
-    assert "Keras 3" in rows or KERAS_NOTE in text
+    assert "Keras 3" in rows or (KERAS_NOTE in text and "--keras-python" in text and "pip install" in text)
     assert rows["hand loop (torch.nn)"][5].startswith("1.00x") or rows["hand loop (torch.nn)"][5] == "- |"
+
+
+def test_keras_python_without_keras_is_an_error(tmp_path):
+    python = tmp_path / "python"  # this interpreter without site-packages (-S) or PYTHONPATH (-I)
+    python.write_text(f'#!/bin/sh\nexec {sys.executable} -I -S "$@"\n')
+    python.chmod(0o755)
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "time_to_accuracy.py"), "--quick",
+                             "--keras-python", str(python)],
+                            capture_output=True, text=True, timeout=120, cwd=REPO)  # fmt: skip
+    assert result.returncode != 0
+    assert f"--keras-python {python}: keras (or rnnkit) does not import" in result.stderr
