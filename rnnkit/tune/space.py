@@ -126,18 +126,26 @@ def generic_space(resolved: dict[str, Any]) -> list[Param]:
 
 
 def classification_space(resolved: dict[str, Any], stats: dict[str, Any] | None = None) -> list[Param]:
-    """Text classification: tokens (words with or without each word's characters; Korean morphemes where
-    kiwipiepy is installed), pretrained vectors or not (and then the embedding's size), the recurrent
-    cell, its size and layers, pooling, the two dropouts, learning rate, weight decay and batch size.
+    """Text classification: tokens (words with or without each word's characters; for Korean also
+    syllables, and morphemes where kiwipiepy is installed), pretrained vectors or not (and then the
+    embedding's size), the recurrent cell, its size and layers, pooling, the two dropouts, learning rate,
+    weight decay and batch size.
     ``stats``: the default recipe's measurements of the training split (its ``script``), where known."""
     data = resolved["data"]
     script = (stats or {}).get("script")
     vectors = data.get("embeddings")
     space = []
-    if script == "korean" and importlib.util.find_spec("kiwipiepy") is not None:
-        space.append(Param("data.tokenizer", "choice", ("word", "morpheme")))
-    if data.get("tokenizer") in ("word", "morpheme"):
-        space.append(Param("data.characters", "choice", (False, True)))
+    if script == "korean":
+        kiwi = importlib.util.find_spec("kiwipiepy") is not None
+        space.append(
+            Param("data.tokenizer", "choice", ("syllable", "word", *(("morpheme",) if kiwi else ())))
+        )
+
+    def whole_words(params: Params) -> bool:
+        return params.get("data.tokenizer", data.get("tokenizer")) in ("word", "morpheme")
+
+    if script == "korean" or data.get("tokenizer") in ("word", "morpheme"):
+        space.append(Param("data.characters", "choice", (False, True), when=whole_words))
     if vectors is not None:
         space.append(Param("data.embeddings", "choice", (vectors, None)))
 

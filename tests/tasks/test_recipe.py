@@ -36,15 +36,24 @@ def test_statistics_name_the_script_the_balance_and_the_vocabulary_growth():
         TextStats.of([], [])
 
 
-def test_korean_reads_words_with_their_characters_and_english_uses_installed_vectors():
+def test_korean_reads_syllables_and_english_uses_installed_vectors():
     ko = chosen(choose_recipe(stats(script="korean", hangul_share=0.9, singleton_share=0.7), "glove", None))
-    assert ko["data.tokenizer"] == "word" and ko["data.characters"] is True
+    assert ko["data.tokenizer"] == "syllable" and ko["data.characters"] is False
     assert "data.embeddings" not in ko  # English vectors are not for Korean
     en = chosen(choose_recipe(stats(), "glove", 50))
     assert en["data.embeddings"] == "glove" and en["model.embedding_dim"] == 50
-    assert en["data.characters"] is False  # 45% singletons: words suffice
+    assert en["data.tokenizer"] == "word" and en["data.characters"] is False  # 45% singletons: words suffice
+    assert chosen(choose_recipe(stats(singleton_share=0.7), None, None))["data.characters"] is True
     none = chosen(choose_recipe(stats(), None, None))
     assert "data.embeddings" not in none and none["model.embedding_dim"] == 128
+
+
+def test_english_with_a_korean_part_reads_korean_syllables_and_english_words_with_vectors():
+    mixed = chosen(choose_recipe(stats(hangul_share=0.25, p90_chars=60), "glove", 50))
+    assert mixed["data.tokenizer"] == "syllable" and mixed["data.embeddings"] == "glove"
+    assert mixed["data.max_length"] == 120  # counted in characters, an upper bound of syllable tokens
+    english = chosen(choose_recipe(stats(hangul_share=0.05), "glove", 50))
+    assert english["data.tokenizer"] == "word"  # a few Korean words in English text: words
 
 
 def test_short_mixed_script_texts_read_characters():

