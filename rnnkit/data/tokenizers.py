@@ -64,7 +64,21 @@ class Tokenizer:
         return f"{type(self).__name__}({args})"
 
 
-class CharTokenizer(Tokenizer):
+class CaseFoldingTokenizer(Tokenizer):
+    """A tokenizer with one option, ``lowercase``: :meth:`normalized` is the NFC text, lower-cased when
+    asked (the character, word and syllable tokenizers)."""
+
+    options = ("lowercase",)
+
+    def __init__(self, lowercase: bool = False) -> None:
+        self.lowercase = bool(lowercase)
+
+    def normalized(self, text: str) -> str:
+        text = nfc(text)
+        return text.lower() if self.lowercase else text
+
+
+class CharTokenizer(CaseFoldingTokenizer):
     """One token per Unicode code point after NFC (a Hangul syllable is one code point), spaces included.
 
     Example:
@@ -76,14 +90,9 @@ class CharTokenizer(Tokenizer):
     """
 
     kind = "char"
-    options = ("lowercase",)
-
-    def __init__(self, lowercase: bool = False) -> None:
-        self.lowercase = bool(lowercase)
 
     def tokenize(self, text: str) -> list[str]:
-        text = nfc(text)
-        return list(text.lower() if self.lowercase else text)
+        return list(self.normalized(text))
 
     def detokenize(self, tokens: Iterable[str]) -> str:
         return "".join(tokens)
@@ -112,7 +121,7 @@ def _word_pattern() -> re.Pattern[str]:
     return re.compile(f"\\w[\\w{mark}]*|{flag}|{symbol}(?:\\u200d{symbol})*")
 
 
-class WordTokenizer(Tokenizer):
+class WordTokenizer(CaseFoldingTokenizer):
     """Words and punctuation: runs of letters/digits/marks, and every other visible character on its own.
 
     Korean: an eojeol (space-separated unit, e.g. ``영화가`` = noun + particle) stays one token; split it
@@ -128,14 +137,9 @@ class WordTokenizer(Tokenizer):
     """
 
     kind = "word"
-    options = ("lowercase",)
-
-    def __init__(self, lowercase: bool = False) -> None:
-        self.lowercase = bool(lowercase)
 
     def tokenize(self, text: str) -> list[str]:
-        text = nfc(text)
-        return _word_pattern().findall(text.lower() if self.lowercase else text)
+        return _word_pattern().findall(self.normalized(text))
 
     def detokenize(self, tokens: Iterable[str]) -> str:
         return " ".join(tokens)
@@ -156,7 +160,7 @@ def _is_hangul(ch: str) -> bool:
     return "\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f"
 
 
-class SyllableTokenizer(Tokenizer):
+class SyllableTokenizer(CaseFoldingTokenizer):
     """Words for every script but Hangul, syllables for Hangul: the word tokens of :class:`WordTokenizer`,
     except that a word with Hangul in it becomes its characters, and a space token ``" "`` stands where
     white space separates such a word from its neighbour.
@@ -175,14 +179,9 @@ class SyllableTokenizer(Tokenizer):
     """
 
     kind = "syllable"
-    options = ("lowercase",)
-
-    def __init__(self, lowercase: bool = False) -> None:
-        self.lowercase = bool(lowercase)
 
     def tokenize(self, text: str) -> list[str]:
-        text = nfc(text)
-        text = text.lower() if self.lowercase else text
+        text = self.normalized(text)
         tokens: list[str] = []
         end, previous_hangul = 0, False
         for match in _word_pattern().finditer(text):

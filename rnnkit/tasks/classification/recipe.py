@@ -156,7 +156,8 @@ def tokenizer_choices(stats: TextStats) -> list[Choice]:
 
 def length_choice(stats: TextStats, tokenizer: str = "word") -> Choice:
     """Keep the first ``max_length`` tokens: twice the 90th percentile of the text's length in the
-    ``tokenizer``'s tokens (characters for ``char``, else whitespace words), within [32, 400].
+    ``tokenizer``'s tokens (characters for ``char`` and ``syllable``, else whitespace words), within
+    [32, 400].
 
     Example:
         >>> stats = TextStats(100, 2, 1.0, 10, 25, 60, "latin", 0, 500, 0.5, 150)
