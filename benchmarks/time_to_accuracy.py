@@ -34,7 +34,8 @@ buckets batches by length and masks padding; the hand loop shuffles, pads each b
 and reads the LSTM output at each text's last real (pooled) step, as the tutorials do; Keras shuffles and
 pads every text to ``max_length`` (one static shape for XLA), zeroes the padding's embeddings and
 convolution outputs and gives the LSTM the pooled mask (its output: the last real pooled step), so its
-logits equal those of the unpadded text, as rnnkit's do. Each framework initialises weights its own way.
+logits equal those of the unpadded text, as rnnkit's do. The hand loop starts from torch's default weights;
+Keras and rnnkit's ``conv_lstm`` preset (``model.init: keras``) from Keras's.
 """
 
 from __future__ import annotations
@@ -242,9 +243,9 @@ def keras_classifier(preset: Any, vocab_size: int, num_classes: int, length: int
     ``(B, length)`` int32 ids, padded with 0 after each text, to ``(B, num_classes)`` logits.
 
     ``init="keras"``: Keras's default initialisers (embedding U(-0.05, 0.05), Glorot kernels, orthogonal
-    recurrent kernel, forget bias 1); ``"torch"``: torch's defaults, as rnnkit and the hand loop have them
-    (embedding N(0, 1); every other weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the LSTM's with
-    fan_in = H; torch's LSTM has two biases, each so drawn, Keras one).
+    recurrent kernel, forget bias 1; rnnkit's preset starts so too); ``"torch"``: torch's defaults, as the
+    hand loop has them (embedding N(0, 1); every other weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+    the LSTM's with fan_in = H; torch's LSTM has two biases, each so drawn, Keras one).
 
     Padding is zeroed after the embedding (rnnkit's ``padding_idx=0``) and after the relu convolution
     (relu >= 0, so a zero never wins a pooling window that holds a real step: rnnkit's -inf fill gives the

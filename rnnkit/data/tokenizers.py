@@ -78,6 +78,16 @@ class CaseFoldingTokenizer(Tokenizer):
         return text.lower() if self.lowercase else text
 
 
+def takes_lowercase(kind: str) -> bool:
+    """Whether the tokenizer ``kind`` has the ``lowercase`` option.
+
+    Example:
+        >>> takes_lowercase("syllable"), takes_lowercase("morpheme"), takes_lowercase("bpe")
+        (True, False, False)
+    """
+    return "lowercase" in getattr(_SIMPLE.get(kind), "options", ())
+
+
 class CharTokenizer(CaseFoldingTokenizer):
     """One token per Unicode code point after NFC (a Hangul syllable is one code point), spaces included.
 
@@ -155,9 +165,20 @@ def _require(module: str, extra: str, user: str) -> Any:
         ) from error
 
 
-def _is_hangul(ch: str) -> bool:
-    """A Hangul syllable or jamo (U+AC00-D7A3, U+1100-11FF, U+3130-318F)."""
-    return "\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f"
+# Hangul's letters: jamo, compatibility jamo, jamo extended A, syllables, jamo extended B (the letters whose
+# Unicode names begin with HANGUL)
+_HANGUL_RANGES = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7A3), (0xD7B0, 0xD7FF))
+
+
+def is_hangul(ch: str) -> bool:
+    """``ch`` is a Hangul syllable or jamo.
+
+    Example:
+        >>> is_hangul("한"), is_hangul("\u1100"), is_hangul("a"), is_hangul("漢")
+        (True, True, False, False)
+    """
+    code = ord(ch)
+    return any(low <= code <= high for low, high in _HANGUL_RANGES)
 
 
 class SyllableTokenizer(CaseFoldingTokenizer):
@@ -186,7 +207,7 @@ class SyllableTokenizer(CaseFoldingTokenizer):
         end, previous_hangul = 0, False
         for match in _word_pattern().finditer(text):
             word = match.group()
-            hangul = any(_is_hangul(ch) for ch in word)
+            hangul = any(is_hangul(ch) for ch in word)
             if tokens and match.start() > end and (hangul or previous_hangul):
                 tokens.append(" ")
             tokens.extend(word if hangul else [word])
@@ -200,7 +221,7 @@ class SyllableTokenizer(CaseFoldingTokenizer):
         for token in tokens:
             if token == " ":
                 out += " "
-            elif out and out[-1] != " " and not (_is_hangul(token[0]) and _is_hangul(out[-1])):
+            elif out and out[-1] != " " and not (is_hangul(token[0]) and is_hangul(out[-1])):
                 out += " " + token
             else:
                 out += token

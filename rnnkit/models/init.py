@@ -28,6 +28,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from rnnkit.blocks.embedding import Embedding
 from rnnkit.cells.base import RecurrentCell
 from rnnkit.cells.lstm import LSTMCell
 
@@ -48,18 +49,12 @@ def keras_init_(model: nn.Module) -> nn.Module:
             nn.init.xavier_uniform_(module.weight)
             if module.bias is not None:
                 module.bias.zero_()
-        elif _is_embedding(module):
+        elif isinstance(module, (nn.Embedding, Embedding)):
             module.weight.uniform_(-EMBEDDING_RANGE, EMBEDDING_RANGE)
             padding = getattr(module, "padding_idx", None)
             if padding is not None:
                 module.weight[padding].zero_()
     return model
-
-
-def _is_embedding(module: nn.Module) -> bool:
-    from rnnkit.blocks.embedding import Embedding
-
-    return isinstance(module, (nn.Embedding, Embedding))
 
 
 def _recurrent(cell: RecurrentCell) -> None:

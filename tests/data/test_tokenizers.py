@@ -19,6 +19,8 @@ from rnnkit.data.tokenizers import (
     SyllableTokenizer,
     WordTokenizer,
     build_tokenizer,
+    is_hangul,
+    takes_lowercase,
     tokenizer_from_dict,
 )
 
@@ -135,6 +137,16 @@ def test_syllable_tokenizer_splits_hangul_words_and_keeps_latin_words_whole():
     assert tok.tokenize("I love 서울") == ["i", "love", " ", "서", "울"]
     assert tok.tokenize("\u1112\u1161\u11ab") == ["한"]  # jamo compose first (NFC)
     assert tok.tokenize("") == [] and tok.tokenize("  ") == []
+
+
+def test_hangul_letters_are_the_letters_unicode_names_hangul():
+    letters = (chr(code) for code in range(sys.maxunicode + 1) if chr(code).isalpha())
+    assert all(is_hangul(ch) == unicodedata.name(ch, "").startswith("HANGUL") for ch in letters)
+
+
+def test_the_tokenizers_with_a_lowercase_option():
+    assert [kind for kind in ("char", "word", "syllable", "morpheme", "bpe") if takes_lowercase(kind)] == [
+        "char", "word", "syllable"]  # fmt: skip
 
 
 @settings(max_examples=80, deadline=None)

