@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "AttentionView",
@@ -30,7 +30,47 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
-class PredictRequest(Strict):
+def lone_surrogate(value: Any, where: str = "") -> str | None:
+    """Where ``value`` (a JSON value: strings, lists, objects) holds a string with a lone UTF-16 surrogate
+    (a JSON ``\\ud800`` escape without its pair: no Unicode text, and no answer could carry it back),
+    as a path below ``where``; None where it holds none.
+
+    Example:
+        >>> lone_surrogate(["ok", "\\ud800"], "inputs"), lone_surrogate({"a": ["\\U0001f600"]}) is None
+        ('inputs[1]', True)
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "the value"
+        return None
+    if isinstance(value, list):
+        return next((p for i, v in enumerate(value) if (p := lone_surrogate(v, f"{where}[{i}]"))), None)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = lone_surrogate(key, f"{where} (a key)") or lone_surrogate(item, f"{where}.{key}")
+            if found:
+                return found
+    return None
+
+
+class TextRequest(Strict):
+    """A request body whose every string must be Unicode text: a lone surrogate is a 422 naming where."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _unicode_text(cls, value: Any, info: Any) -> Any:
+        found = lone_surrogate(value, info.field_name)
+        if found:
+            raise ValueError(
+                f"{found} holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape without its pair), which "
+                "is not Unicode text; send the text as UTF-8, or escape characters outside the BMP as a pair"
+            )
+        return value
+
+
+class PredictRequest(TextRequest):
     """Inputs to predict, one raw string each, as ``rnnkit predict`` takes them: a text or a sentence; a
     prompt (language models); comma-separated values (forecasting); ``a,b;c,d`` steps (series)."""
 
@@ -51,7 +91,7 @@ class PredictResponse(Strict):
     outputs: list[dict[str, Any]] = Field(description="one result per input, in order (the task's predict)")
 
 
-class InspectRequest(Strict):
+class InspectRequest(TextRequest):
     input: str = Field(min_length=1, description="one raw input", examples=["what is your favorite food?"])
     max_units: int | None = Field(
         None, ge=1, description="units shown per layer and direction (default: the server's --max-units)"

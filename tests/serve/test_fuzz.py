@@ -217,6 +217,29 @@ def test_hostile_bodies_are_never_a_server_error(http, route):
 
 # ----- regressions: what the fuzzing found ------------------------------------------------------------
 @pytest.mark.parametrize(
+    ("route", "body", "said"),
+    [
+        ("predict", b'{"inputs": ["\\udfff\\ud800"]}', "inputs[0] holds a lone UTF-16 surrogate"),
+        ("predict", b'{"inputs": ["ok", "a\\ud800"]}', "inputs[1] holds a lone UTF-16 surrogate"),
+        ("predict", b'{"inputs": ["ok"], "options": {"\\ud800": 1}}', "options (a key) holds a lone"),
+        ("inspect", b'{"input": "\\udc00x"}', "input: Input should be a valid string"),  # pydantic's own
+    ],
+)
+def test_a_lone_surrogate_is_a_422_naming_where_it_is(http, route, body, said):
+    # it was a 500: the prediction echoed the text back, and no JSON answer can hold a lone surrogate
+    answer = http.post(
+        f"/v1/models/classification/{route}", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert_error_shape(answer)
+    error = answer.json()["error"]
+    assert error["code"] == "invalid_request" and said in error["message"], error
+    paired = http.post("/v1/models/classification/predict", content=b'{"inputs": ["\\ud83d\\ude00"]}',
+                       headers={"Content-Type": "application/json"})  # fmt: skip
+    assert paired.status_code == 200 and paired.json()["outputs"][0]["text"] == "\U0001f600"
+
+
+@pytest.mark.parametrize(
     ("model", "key", "value", "flag"),
     [
         ("language_model", "generation.max_new_tokens", 10_000_000_000, "--max-new-tokens"),
